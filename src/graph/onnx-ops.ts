@@ -1,0 +1,202 @@
+// Owns the ONNX interpreter of the `Ops` interface: each op call emits ONNX nodes into an OnnxModel and tracks the
+// static shape of every value. Parameters come from a weight source keyed by official state_dict names.
+
+import type { ConvOptions, Ops } from './ops.ts';
+import { OnnxModel } from './onnx-model.ts';
+import type { Float32Tensor } from '../tensor/host-tensor.ts';
+import { formatShape, shapesEqual } from '../tensor/host-tensor.ts';
+
+export interface Sym {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+export type WeightLookup = (name: string, shape: readonly number[]) => Float32Tensor | undefined;
+
+export class MissingWeightError extends Error {
+  constructor(message: string) { super(message); this.name = 'MissingWeightError'; }
+}
+
+export interface OnnxOpsOptions {
+  /**
+   * How deformable convolution is lowered: 'auto' uses ONNX DeformConv when input and output grids are equal and a
+   * GridSample + 1x1 Conv lowering otherwise (any reference size, any tile); 'gridsample' always uses the latter.
+   */
+  readonly deformConv?: 'auto' | 'gridsample' | 'deformconv';
+}
+
+export class OnnxOps implements Ops<Sym> {
+  readonly model = new OnnxModel();
+
+  constructor(private readonly weights: WeightLookup, private readonly options: OnnxOpsOptions = {}) {}
+
+  input(name: string, shape: readonly number[]): Sym {
+    this.model.addInput(name, shape);
+    return { name, shape };
+  }
+
+  output(x: Sym, name: string): void {
+    this.model.addNode({ op: 'Identity', inputs: [x.name], outputs: [name] });
+    this.model.addOutput(name, x.shape);
+  }
+
+  encode(): Uint8Array { return this.model.encode(); }
+
+  shape(x: Sym): readonly number[] { return x.shape; }
+
+  param(name: string, shape: readonly number[]): Sym {
+    if (!this.model.hasInitializer(name)) {
+      const w = this.weights(name, shape);
+      if (!w) throw new MissingWeightError(`weight "${name}" ${formatShape(shape)} is missing from the model file`);
+      if (!shapesEqual(w.shape, shape)) throw new MissingWeightError(`weight "${name}" has shape ${formatShape(w.shape)}, expected ${formatShape(shape)}`);
+      this.model.addFloatInitializer(name, shape, w.data);
+    }
+    return { name, shape };
+  }
+
+  constant(name: string, shape: readonly number[], data: Float32Array): Sym {
+    const unique = this.model.hasInitializer(name) ? this.model.fresh(name) : name;
+    this.model.addFloatInitializer(unique, shape, data);
+    return { name: unique, shape };
+  }
+
+  private ints(values: readonly number[]): string {
+    const name = this.model.fresh('i64');
+    this.model.addInt64Initializer(name, values);
+    return name;
+  }
+
+  private node(op: string, inputs: readonly (Sym | string)[], shape: readonly number[], attrs?: Record<string, import('./onnx-model.ts').AttrValue>): Sym {
+    const out = this.model.fresh(op.toLowerCase());
+    this.model.addNode({ op, inputs: inputs.map((i) => (typeof i === 'string' ? i : i.name)), outputs: [out], attrs });
+    return { name: out, shape };
+  }
+
+  conv2d(x: Sym, weight: Sym, bias: Sym | undefined, opts: ConvOptions): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const [o, ci, kh, kw] = weight.shape as [number, number, number, number];
+    if (ci !== c) throw new Error(`conv ${weight.name}: input has ${c} channels, weight expects ${ci}`);
+    const s = opts.stride ?? 1;
+    const oh = Math.floor((h + 2 * opts.pad - kh) / s) + 1;
+    const ow = Math.floor((w + 2 * opts.pad - kw) / s) + 1;
+    return this.node('Conv', bias ? [x, weight, bias] : [x, weight], [n, o, oh, ow], {
+      kernel_shape: [kh, kw], pads: [opts.pad, opts.pad, opts.pad, opts.pad], strides: [s, s],
+    });
+  }
+
+  deformConv(x: Sym, offset: Sym, mask: Sym, weight: Sym, bias: Sym | undefined, groups: number): Sym {
+    const [, , hx, wx] = x.shape as [number, number, number, number];
+    const [, , h, w] = offset.shape as [number, number, number, number];
+    const mode = this.options.deformConv ?? 'auto';
+    if (mode === 'deformconv' || (mode === 'auto' && hx === h && wx === w)) {
+      if (hx !== h || wx !== w) throw new Error('ONNX DeformConv needs equal input and output grids');
+      const o = weight.shape[0]!;
+      return this.node('DeformConv', bias ? [x, weight, offset, bias, mask] : [x, weight, offset, '', mask], [1, o, h, w], {
+        kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1], dilations: [1, 1], group: 1, offset_group: groups,
+      });
+    }
+    return this.deformConvByGridSample(x, offset, mask, weight, bias, groups);
+  }
+
+  /**
+   * DCNv2 as GridSample + 1x1 Conv. Per (group, tap) the absolute sample position (y - 1 + i + dy, x - 1 + j + dx)
+   * is mapped to GridSample's align_corners=1 coordinates; GridSample with zero padding gives exactly DCNv2's
+   * bilinear rule (corners outside the map count 0). The sampled [G, C/G, 9H, W] volume times the mask is the
+   * im2col matrix of the deformable conv, so the weight applies as a 1x1 conv over C*9 channels.
+   */
+  private deformConvByGridSample(x: Sym, offset: Sym, mask: Sym, weight: Sym, bias: Sym | undefined, groups: number): Sym {
+    const [n, c, hx, wx] = x.shape as [number, number, number, number];
+    const [, , h, w] = offset.shape as [number, number, number, number];
+    if (n !== 1) throw new Error('deformConv lowering supports batch 1');
+    if (hx < 2 || wx < 2) throw new Error(`deformable conv input ${hx}x${wx} is too small (needs at least 2x2)`);
+    const g = groups;
+    const off = this.reshape(offset, [g, 9, 2, h, w]);
+    const dy = this.node('Slice', [off, this.ints([0]), this.ints([1]), this.ints([2])], [g, 9, 1, h, w]);
+    const dx = this.node('Slice', [off, this.ints([1]), this.ints([2]), this.ints([2])], [g, 9, 1, h, w]);
+    const baseY = new Float32Array(9 * h * w);
+    const baseX = new Float32Array(9 * h * w);
+    for (let t = 0; t < 9; t++) {
+      const i = Math.floor(t / 3);
+      const j = t % 3;
+      for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) {
+        baseY[(t * h + y) * w + xx] = y - 1 + i;
+        baseX[(t * h + y) * w + xx] = xx - 1 + j;
+      }
+    }
+    const scaleY = 2 / (hx - 1);
+    const scaleX = 2 / (wx - 1);
+    const gy = this.affine(this.add(dy, this.constant('dcn_base_y', [1, 9, 1, h, w], baseY)), scaleY, -1);
+    const gx = this.affine(this.add(dx, this.constant('dcn_base_x', [1, 9, 1, h, w], baseX)), scaleX, -1);
+    const grid5 = this.concat([gx, gy], 2); // [g, 9, 2, h, w]
+    const gridT = this.node('Transpose', [grid5], [g, 9, h, w, 2], { perm: [0, 1, 3, 4, 2] });
+    const grid = this.reshape(gridT, [g, 9 * h, w, 2]);
+    const xs = this.reshape(x, [g, c / g, hx, wx]);
+    const sampled = this.node('GridSample', [xs, grid], [g, c / g, 9 * h, w], { mode: 'bilinear', padding_mode: 'zeros', align_corners: 1 });
+    const m = this.reshape(mask, [g, 1, 9 * h, w]);
+    const cols = this.reshape(this.mul(sampled, m), [1, c * 9, h, w]);
+    const o = weight.shape[0]!;
+    const w1 = this.reshape(weight, [o, c * 9, 1, 1]);
+    return this.node('Conv', bias ? [cols, w1, bias] : [cols, w1], [1, o, h, w], { kernel_shape: [1, 1] });
+  }
+
+  reshape(x: Sym, shape: readonly number[]): Sym {
+    return this.node('Reshape', [x, this.ints(shape)], shape);
+  }
+
+  /** x * scale + shift with scalar constants. */
+  affine(x: Sym, scale: number, shift: number): Sym {
+    const s = this.constant('scale', [], Float32Array.of(scale));
+    const b = this.constant('shift', [], Float32Array.of(shift));
+    return this.add(this.mul(x, s), b);
+  }
+
+  relu(x: Sym): Sym { return this.node('Relu', [x], x.shape); }
+  leakyRelu(x: Sym, slope: number): Sym { return this.node('LeakyRelu', [x], x.shape, { alpha: { float: slope } }); }
+  sigmoid(x: Sym): Sym { return this.node('Sigmoid', [x], x.shape); }
+  add(a: Sym, b: Sym): Sym { return this.node('Add', [a, b], broadcast(a.shape, b.shape)); }
+  sub(a: Sym, b: Sym): Sym { return this.node('Sub', [a, b], broadcast(a.shape, b.shape)); }
+  mul(a: Sym, b: Sym): Sym { return this.node('Mul', [a, b], broadcast(a.shape, b.shape)); }
+  div(a: Sym, b: Sym): Sym { return this.node('Div', [a, b], broadcast(a.shape, b.shape)); }
+
+  concat(xs: readonly Sym[], axis: number): Sym {
+    const shape = [...xs[0]!.shape];
+    shape[axis] = xs.reduce((s, x) => s + x.shape[axis]!, 0);
+    return this.node('Concat', xs, shape, { axis });
+  }
+
+  sliceChannels(x: Sym, start: number, end: number): Sym {
+    const shape = [...x.shape];
+    shape[1] = end - start;
+    return this.node('Slice', [x, this.ints([start]), this.ints([end]), this.ints([1])], shape);
+  }
+
+  pixelShuffle(x: Sym, r: number): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    return this.node('DepthToSpace', [x], [n, c / (r * r), h * r, w * r], { blocksize: r, mode: 'CRD' });
+  }
+
+  maxPool2x2(x: Sym): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    return this.node('MaxPool', [x], [n, c, Math.floor(h / 2), Math.floor(w / 2)], { kernel_shape: [2, 2], strides: [2, 2] });
+  }
+
+  upsampleBilinear(x: Sym, scale: number): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const scales = this.constant('resize_scales', [4], Float32Array.of(1, 1, scale, scale));
+    return this.node('Resize', [x, '', scales], [n, c, h * scale, w * scale], {
+      mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel',
+    });
+  }
+}
+
+function broadcast(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1;
+    const db = b[b.length - n + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`cannot broadcast ${formatShape(a)} with ${formatShape(b)}`);
+    out.push(Math.max(da, db));
+  }
+  return out;
+}

@@ -1,0 +1,48 @@
+// Owns running encoded ONNX models on onnxruntime-node: session creation with the thread settings refsr uses, and
+// conversion between host Float32Tensors and ORT tensors.
+
+import * as ort from 'onnxruntime-node';
+import type { Float32Tensor } from '../tensor/host-tensor.ts';
+import { availableParallelism } from 'node:os';
+
+export interface SessionOptions {
+  /** Intra-op threads; defaults to the number of CPU cores. */
+  readonly threads?: number;
+}
+
+export class OrtGraph {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async create(model: Uint8Array, opts: SessionOptions = {}): Promise<OrtGraph> {
+    const session = await ort.InferenceSession.create(model, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: opts.threads ?? availableParallelism(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: true,
+      enableMemPattern: true,
+    });
+    return new OrtGraph(session);
+  }
+
+  async run(inputs: Record<string, Float32Tensor>): Promise<Record<string, Float32Tensor>> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(inputs)) feeds[k] = new ort.Tensor('float32', v.data, v.shape as number[]);
+    const results = await this.session.run(feeds);
+    const out: Record<string, Float32Tensor> = {};
+    for (const [k, v] of Object.entries(results)) {
+      if (v.type !== 'float32') throw new Error(`graph output ${k} has type ${v.type}`);
+      out[k] = { shape: [...v.dims], data: v.data as Float32Array };
+    }
+    return out;
+  }
+
+  /** Runs and returns raw ORT tensors (for int64 outputs such as ArgMax indices). */
+  async runRaw(inputs: Record<string, Float32Tensor>): Promise<Record<string, ort.Tensor>> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(inputs)) feeds[k] = new ort.Tensor('float32', v.data, v.shape as number[]);
+    return this.session.run(feeds);
+  }
+
+  async release(): Promise<void> { await this.session.release(); }
+}
