@@ -103,7 +103,8 @@ function encodeAttr(name: string, v: AttrValue): ProtoMessage {
 
 function encodeValueInfo(v: ValueInfo): ProtoMessage {
   const shape = new ProtoMessage();
-  for (const d of v.shape) shape.message(1, new ProtoMessage().int(1, d));
+  // A negative size marks a dynamic dimension (dim_param), e.g. the chunk length of the matching graph.
+  v.shape.forEach((d, i) => shape.message(1, d >= 0 ? new ProtoMessage().int(1, d) : new ProtoMessage().string(2, `${v.name}_dim${i}`)));
   const tensorType = new ProtoMessage().int(1, v.type).message(2, shape);
   return new ProtoMessage().string(1, v.name).message(2, new ProtoMessage().message(1, tensorType));
 }

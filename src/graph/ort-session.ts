@@ -44,5 +44,10 @@ export class OrtGraph {
     return this.session.run(feeds);
   }
 
+  /** Runs on ORT tensors directly (no copy of large inputs, int64 outputs kept). */
+  async runRawTensors(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    return this.session.run(feeds);
+  }
+
   async release(): Promise<void> { await this.session.release(); }
 }

@@ -1,0 +1,38 @@
+// Owns the ONNX graph of one matching block: cosine correlation of a chunk of input patches against a chunk of
+// (already normalised) reference patches, reduced to the best reference index and score per input patch.
+// Shapes are dynamic so one session serves every chunk.
+
+import { OnnxModel } from '../graph/onnx-model.ts';
+import { OrtGraph } from '../graph/ort-session.ts';
+import * as ort from 'onnxruntime-node';
+
+export const PATCH_DIM = 256 * 9;
+
+export class CorrelationBlock {
+  private constructor(private readonly graph: OrtGraph, readonly dim: number) {}
+
+  static async create(dim = PATCH_DIM, threads?: number): Promise<CorrelationBlock> {
+    const m = new OnnxModel();
+    m.addInput('in_patches', [-1, dim]);
+    m.addInput('ref_patches', [-1, dim]);
+    // corr[p, q] = <in_p, ref_q>; ArgMax keeps the first maximum (select_last_index = 0), as torch.max on CPU does.
+    m.addNode({ op: 'Gemm', inputs: ['in_patches', 'ref_patches'], outputs: ['corr'], attrs: { transB: 1 } });
+    m.addNode({ op: 'ArgMax', inputs: ['corr'], outputs: ['best_index'], attrs: { axis: 1, keepdims: 0, select_last_index: 0 } });
+    m.addInt64Initializer('reduce_axes', [1]);
+    m.addNode({ op: 'ReduceMax', inputs: ['corr', 'reduce_axes'], outputs: ['best_score'], attrs: { keepdims: 0 } });
+    m.addOutput('best_index', [-1], 'int64');
+    m.addOutput('best_score', [-1]);
+    return new CorrelationBlock(await OrtGraph.create(m.encode(), { threads }), dim);
+  }
+
+  /** Best reference row (within this chunk) and its score for every input row. */
+  async best(inPatches: Float32Array, nIn: number, refPatches: Float32Array, nRef: number): Promise<{ index: BigInt64Array; score: Float32Array }> {
+    const out = await this.graph.runRawTensors({
+      in_patches: new ort.Tensor('float32', inPatches.subarray(0, nIn * this.dim), [nIn, this.dim]),
+      ref_patches: new ort.Tensor('float32', refPatches.subarray(0, nRef * this.dim), [nRef, this.dim]),
+    });
+    return { index: out.best_index!.data as BigInt64Array, score: out.best_score!.data as Float32Array };
+  }
+
+  async release(): Promise<void> { await this.graph.release(); }
+}
