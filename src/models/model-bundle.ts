@@ -1,0 +1,78 @@
+// Owns the refsr model file convention: one safetensors file holding the three networks under their official key
+// names (ContrasExtractorSep `feature_extraction_image{1,2}.*`, RestorationNet `content_extractor.*` /
+// `dyn_agg_restore.*`) plus the reference-side VGG19 under `vgg.conv*`, and `__metadata__` naming architecture,
+// variant, VGG input convention and provenance. Also the expected key/shape list of a bundle (for `convert`).
+
+import { RESTORATION_VARIANTS, restorationNet, type RestorationConfig, type RestorationVariant } from './restoration-net.ts';
+import { contrasBranch } from './contras-extractor.ts';
+import { vgg19Features, type VggInputNorm } from './vgg-features.ts';
+import { OnnxOps } from '../graph/onnx-ops.ts';
+import type { WeightMap } from '../weights/weight-map.ts';
+
+export const VGG_PREFIX = 'vgg.';
+
+export interface BundleInfo {
+  readonly variant: RestorationVariant | 'custom';
+  readonly restoration: RestorationConfig;
+  readonly vggInput: VggInputNorm;
+}
+
+export const METADATA_KEYS = {
+  architecture: 'refsr.architecture',
+  variant: 'refsr.variant',
+  restorationConfig: 'refsr.restoration_config',
+  vggInput: 'refsr.vgg_input',
+  provenance: 'refsr.provenance',
+} as const;
+
+export class ModelFileError extends Error {
+  constructor(message: string) { super(message); this.name = 'ModelFileError'; }
+}
+
+/** Reads the bundle's description from its metadata, falling back to what its keys show (official imports). */
+export function describeBundle(weights: WeightMap, source: string): BundleInfo {
+  const md = weights.metadata;
+  const arch = md[METADATA_KEYS.architecture];
+  if (arch && arch !== 'c2-matching') throw new ModelFileError(`${source}: architecture "${arch}" is not supported (expected c2-matching)`);
+  let restoration: RestorationConfig;
+  let variant: BundleInfo['variant'];
+  if (md[METADATA_KEYS.restorationConfig]) {
+    try {
+      restoration = JSON.parse(md[METADATA_KEYS.restorationConfig]!) as RestorationConfig;
+    } catch {
+      throw new ModelFileError(`${source}: metadata ${METADATA_KEYS.restorationConfig} is not valid JSON`);
+    }
+    variant = (md[METADATA_KEYS.variant] as RestorationVariant | undefined) ?? 'custom';
+  } else {
+    variant = weights.has('dyn_agg_restore.small_dyn_agg.weight') ? 'full' : 'light';
+    restoration = RESTORATION_VARIANTS[variant];
+  }
+  const vggInput = (md[METADATA_KEYS.vggInput] ?? 'imagenet') as VggInputNorm;
+  if (!['imagenet', 'caffe'].includes(vggInput)) throw new ModelFileError(`${source}: unknown VGG input convention "${vggInput}"`);
+  for (const probe of ['feature_extraction_image1.model.conv1_1.weight', 'content_extractor.conv_first.weight', `${VGG_PREFIX}conv1_1.weight`]) {
+    if (!weights.has(probe)) throw new ModelFileError(`${source}: not a refsr model bundle (missing "${probe}"); import official checkpoints with \`refsr convert\``);
+  }
+  return { variant, restoration, vggInput };
+}
+
+/** Every parameter key and shape a bundle with this restoration config must contain. */
+export function bundleSpec(restoration: RestorationConfig): Map<string, number[]> {
+  const spec = new Map<string, number[]>();
+  const ops = new OnnxOps((name, shape) => {
+    spec.set(name, [...shape]);
+    return { shape, data: new Float32Array(0) };
+  });
+  const img = ops.input('img', [1, 3, 48, 48]);
+  contrasBranch(ops, 1, img);
+  contrasBranch(ops, 2, img);
+  const v = vgg19Features(ops, VGG_PREFIX, img, 'imagenet');
+  const level = (x: typeof img, pre: number) => ({ ref: x, refLocal: x, preOffset: ops.input(`pre${pre}`, [1, 18, 12 * pre, 12 * pre]) });
+  restorationNet(ops, { lr: ops.input('lr', [1, 3, 12, 12]), relu3_1: level(v.relu3_1, 1), relu2_1: level(v.relu2_1, 2), relu1_1: level(v.relu1_1, 4) }, restoration);
+  return spec;
+}
+
+export function parameterCount(spec: Map<string, number[]>, prefixFilter?: (key: string) => boolean): number {
+  let n = 0;
+  for (const [k, s] of spec) if (!prefixFilter || prefixFilter(k)) n += s.reduce((a, b) => a * b, 1);
+  return n;
+}

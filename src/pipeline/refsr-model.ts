@@ -1,0 +1,93 @@
+// Owns a loaded refsr model ready to run: the weights of the three networks, their description, and the ONNX
+// Runtime sessions built from the shared network definitions (cached per input shape, since graphs are static).
+
+import { OnnxOps, type Sym } from '../graph/onnx-ops.ts';
+import { OrtGraph } from '../graph/ort-session.ts';
+import { contrasBranch } from '../models/contras-extractor.ts';
+import { vgg19Features } from '../models/vgg-features.ts';
+import { restorationNet } from '../models/restoration-net.ts';
+import { describeBundle, VGG_PREFIX, type BundleInfo } from '../models/model-bundle.ts';
+import { readWeightFile } from '../weights/read-weight-file.ts';
+import type { WeightMap } from '../weights/weight-map.ts';
+import type { Float32Tensor } from '../tensor/host-tensor.ts';
+
+export interface ReferenceFeatures {
+  /** Contrastive features (branch 2), [1, 256, H/4, W/4]. */
+  readonly contras: Float32Tensor;
+  readonly relu1_1: Float32Tensor;
+  readonly relu2_1: Float32Tensor;
+  readonly relu3_1: Float32Tensor;
+}
+
+export interface RestorationTileInputs {
+  readonly lr: Float32Tensor;
+  readonly levels: Record<'relu1_1' | 'relu2_1' | 'relu3_1', { ref: Float32Tensor; refLocal: Float32Tensor; preOffset: Float32Tensor }>;
+}
+
+export type DeformConvLowering = 'auto' | 'gridsample' | 'deformconv';
+
+export class RefSRModel {
+  private readonly sessions = new Map<string, Promise<OrtGraph>>();
+
+  constructor(readonly weights: WeightMap, readonly info: BundleInfo, readonly source: string, readonly threads?: number, readonly deformConv: DeformConvLowering = 'auto') {}
+
+  static async load(path: string, opts: { threads?: number; deformConv?: DeformConvLowering } = {}): Promise<RefSRModel> {
+    const weights = await readWeightFile(path);
+    return new RefSRModel(weights, describeBundle(weights, path), path, opts.threads, opts.deformConv);
+  }
+
+  private session(key: string, build: (ops: OnnxOps) => void): Promise<OrtGraph> {
+    let s = this.sessions.get(key);
+    if (!s) {
+      const ops = new OnnxOps(this.weights.lookup, { deformConv: this.deformConv });
+      build(ops);
+      s = OrtGraph.create(ops.encode(), { threads: this.threads });
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  /** Contrastive branch 1 on the bicubic-upsampled input [1, 3, H, W] -> [1, 256, H/4, W/4]. */
+  async inputFeatures(up: Float32Tensor): Promise<Float32Tensor> {
+    const g = await this.session(`in:${up.shape}`, (ops) => ops.output(contrasBranch(ops, 1, ops.input('up', up.shape)), 'feat'));
+    return (await g.run({ up })).feat!;
+  }
+
+  async referenceFeatures(ref: Float32Tensor): Promise<ReferenceFeatures> {
+    const g = await this.session(`ref:${ref.shape}`, (ops) => {
+      const x = ops.input('ref', ref.shape);
+      ops.output(contrasBranch(ops, 2, x), 'contras');
+      const v = vgg19Features(ops, VGG_PREFIX, x, this.info.vggInput);
+      ops.output(v.relu1_1, 'relu1_1');
+      ops.output(v.relu2_1, 'relu2_1');
+      ops.output(v.relu3_1, 'relu3_1');
+    });
+    const o = await g.run({ ref });
+    return { contras: o.contras!, relu1_1: o.relu1_1!, relu2_1: o.relu2_1!, relu3_1: o.relu3_1! };
+  }
+
+  /** RestorationNet on one LR tile; returns the SR tile [1, 3, 4h, 4w] (unclamped). */
+  async restore(t: RestorationTileInputs): Promise<Float32Tensor> {
+    const feeds: Record<string, Float32Tensor> = { lr: t.lr };
+    const levels = this.info.restoration.smallAggregation ? (['relu3_1', 'relu2_1', 'relu1_1'] as const) : (['relu2_1', 'relu1_1'] as const);
+    for (const l of levels) {
+      feeds[`ref_${l}`] = t.levels[l].ref;
+      feeds[`local_${l}`] = t.levels[l].refLocal;
+      feeds[`pre_${l}`] = t.levels[l].preOffset;
+    }
+    const key = `restore:${Object.entries(feeds).map(([k, v]) => `${k}=${v.shape}`).join(';')}`;
+    const g = await this.session(key, (ops) => {
+      const s: Record<string, Sym> = {};
+      for (const [k, v] of Object.entries(feeds)) s[k] = ops.input(k, v.shape);
+      const level = (l: string) => ({ ref: s[`ref_${l}`]!, refLocal: s[`local_${l}`]!, preOffset: s[`pre_${l}`]! });
+      const r = restorationNet(ops, { lr: s.lr!, relu3_1: this.info.restoration.smallAggregation ? level('relu3_1') : undefined, relu2_1: level('relu2_1'), relu1_1: level('relu1_1') }, this.info.restoration);
+      ops.output(r.out, 'out');
+    });
+    return (await g.run(feeds)).out!;
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
+  }
+}
