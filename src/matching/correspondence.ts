@@ -18,6 +18,8 @@ export interface MatchOptions {
   readonly signal?: AbortSignal;
   /** Called after each block with the fraction done. */
   readonly onProgress?: (fraction: number) => void;
+  /** Also compute each position's margin (best minus second-best score); slower, for diagnostics. */
+  readonly withMargin?: boolean;
 }
 
 export const DEFAULT_MATCH_CHUNK = 4096;
@@ -32,9 +34,10 @@ export async function matchExact(inputFeat: Float32Tensor, refFeat: Float32Tenso
   const chunk = Math.max(1, opts.chunk ?? DEFAULT_MATCH_CHUNK);
   const nIn = patchCount(fin);
   const nRef = patchCount(fref);
-  const block = await CorrelationBlock.create(dim, opts.threads);
+  const block = await CorrelationBlock.create(dim, opts.threads, opts.withMargin);
   const index = new Int32Array(nIn);
   const score = new Float32Array(nIn);
+  const margin = opts.withMargin ? new Float32Array(nIn) : undefined;
   const inRows = new Float32Array(Math.min(chunk, nIn) * dim);
   const refRows = new Float32Array(Math.min(chunk, nRef) * dim);
   // Keep every reference chunk when they all fit in 256 MB; otherwise rebuild them per input chunk.
@@ -47,6 +50,7 @@ export async function matchExact(inputFeat: Float32Tensor, refFeat: Float32Tenso
       const ni = Math.min(chunk, nIn - i0);
       const inNorms = writePatchRows(fin, i0, ni, inRows, false);
       const best = new Float32Array(ni).fill(-Infinity);
+      const second = new Float32Array(ni).fill(-Infinity);
       const bestIdx = new Int32Array(ni);
       for (let r0 = 0, c = 0; r0 < nRef; r0 += chunk, c++) {
         opts.signal?.throwIfAborted();
@@ -58,23 +62,36 @@ export async function matchExact(inputFeat: Float32Tensor, refFeat: Float32Tenso
           writePatchRows(fref, r0, nr, rows, true);
           if (cacheRef) refCache[c] = rows;
         }
-        const b = await block.best(inRows, ni, rows, nr);
-        // Later chunks replace only on a strictly greater score: ties keep the earliest index, as the reference.
-        for (let k = 0; k < ni; k++) {
-          const s = b.score[k]!;
-          if (s > best[k]!) { best[k] = s; bestIdx[k] = Number(b.index[k]!) + r0; }
+        if (margin) {
+          const b = await block.bestTwo(inRows, ni, rows, nr);
+          for (let k = 0; k < ni; k++) {
+            const s = b.score[k]!;
+            if (s > best[k]!) {
+              second[k] = Math.max(best[k]!, b.second[k]!);
+              best[k] = s;
+              bestIdx[k] = Number(b.index[k]!) + r0;
+            } else second[k] = Math.max(second[k]!, s);
+          }
+        } else {
+          const b = await block.best(inRows, ni, rows, nr);
+          // Later chunks replace only on a strictly greater score: ties keep the earliest index, as the reference.
+          for (let k = 0; k < ni; k++) {
+            const s = b.score[k]!;
+            if (s > best[k]!) { best[k] = s; bestIdx[k] = Number(b.index[k]!) + r0; }
+          }
         }
         opts.onProgress?.(++done / blocks);
       }
       for (let k = 0; k < ni; k++) {
         index[i0 + k] = bestIdx[k]!;
         score[i0 + k] = best[k]! / (inNorms[k]! + 1e-5);
+        if (margin) margin[i0 + k] = (best[k]! - second[k]!) / (inNorms[k]! + 1e-5);
       }
     }
   } finally {
     await block.release();
   }
-  return { h: fin.h, w: fin.w, refH: fref.h, refW: fref.w, index, score };
+  return { h: fin.h, w: fin.w, refH: fref.h, refW: fref.w, index, score, margin };
 }
 
 function checkGrid(g: FeatureGrid, what: string): void {

@@ -16,6 +16,8 @@ export interface MatchIndex {
   readonly index: Int32Array;
   /** Best correlation per position (divided by the input patch norm + 1e-5, as the reference reports it). */
   readonly score?: Float32Array;
+  /** Best minus second-best score (same normalisation as `score`), when requested. */
+  readonly margin?: Float32Array;
 }
 
 /** Flow [h, w, 2] (x, y) in feature cells, zero in the last 2 rows and columns (official zero padding). */
