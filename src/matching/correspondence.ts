@@ -42,7 +42,7 @@ export async function matchExact(inputFeat: Float32Tensor, refFeat: Float32Tenso
   const refRows = new Float32Array(Math.min(chunk, nRef) * dim);
   // Keep every reference chunk when they all fit in 256 MB; otherwise rebuild them per input chunk.
   const cacheRef = nRef * dim * 4 <= 256 * 1024 * 1024 && nIn > chunk;
-  const refCache: Float32Array[] = [];
+  const refCache: Float32Array<ArrayBufferLike>[] = [];
   const blocks = Math.ceil(nIn / chunk) * Math.ceil(nRef / chunk);
   let done = 0;
   try {
@@ -55,7 +55,7 @@ export async function matchExact(inputFeat: Float32Tensor, refFeat: Float32Tenso
       for (let r0 = 0, c = 0; r0 < nRef; r0 += chunk, c++) {
         opts.signal?.throwIfAborted();
         const nr = Math.min(chunk, nRef - r0);
-        let rows = refRows;
+        let rows: Float32Array<ArrayBufferLike> = refRows;
         if (cacheRef && refCache[c]) rows = refCache[c]!;
         else {
           if (cacheRef) rows = new Float32Array(nr * dim);

@@ -1,0 +1,56 @@
+// Owns `refsr convert RESTORATION.pth [--extractor X.pth] [--vgg V] -o OUT.safetensors`: imports official PyTorch
+// checkpoints (read safely, never executed) into one refsr model bundle, checking every key and shape.
+
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { basename } from 'node:path';
+import { readTensorFile } from '../../weights/read-weight-file.ts';
+import { writeSafetensors, type TensorToWrite } from '../../weights/safetensors.ts';
+import { assembleBundle, vggFromCheckpoint } from '../../models/import-official.ts';
+import { parameterCount, bundleSpec } from '../../models/model-bundle.ts';
+import { RESTORATION_VARIANTS, type RestorationVariant } from '../../models/restoration-net.ts';
+import type { VggInputNorm } from '../../models/vgg-features.ts';
+
+interface ConvertFlags {
+  output: string;
+  extractor?: string;
+  vgg?: string;
+  vggInput?: VggInputNorm;
+  variant?: RestorationVariant;
+}
+
+function choice<T extends string>(values: readonly T[]) {
+  return (v: string): T => {
+    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`choose one of ${values.join(', ')}`);
+    return v as T;
+  };
+}
+
+export function registerConvert(program: Command): void {
+  program
+    .command('convert')
+    .description('import official C2-Matching / torchvision weights (.pth read safely, or safetensors) into a refsr model')
+    .argument('<restoration>', 'RestorationNet checkpoint (may also hold the extractor and VGG keys)')
+    .requiredOption('-o, --output <file>', 'output .safetensors')
+    .option('--extractor <file>', 'ContrasExtractorSep checkpoint (feature_extraction_image1/2.*)')
+    .option('--vgg <file>', 'VGG19 weights: torchvision vgg19 .pth, conv-named safetensors, or the MatConvNet relu3_1 .json export')
+    .option('--vgg-input <conv>', 'VGG input convention: imagenet (torchvision) or caffe (0..255 minus mean)', choice(['imagenet', 'caffe'] as const))
+    .option('--variant <v>', 'restoration variant (default: detected from the keys)', choice(['full', 'light'] as const))
+    .action(async (restorationPath: string, flags: ConvertFlags) => {
+      const restoration = await readTensorFile(restorationPath);
+      const extractor = flags.extractor ? await readTensorFile(flags.extractor) : undefined;
+      const vggFile = flags.vgg ? await readTensorFile(flags.vgg) : undefined;
+      const vggInput: VggInputNorm = flags.vggInput ?? (vggFile?.metadata['refsr.vgg_input'] as VggInputNorm | undefined) ?? 'imagenet';
+      const sources = [restorationPath, flags.extractor, flags.vgg].filter(Boolean).map((p) => basename(p!)).join(' + ');
+      const result = assembleBundle({
+        restoration: restoration.tensors, extractor: extractor?.tensors, vgg: vggFile ? vggFromCheckpoint(vggFile.tensors) : undefined,
+        vggInput, variant: flags.variant, provenance: `imported by refsr convert from ${sources}`,
+      });
+      const out = new Map<string, TensorToWrite>();
+      for (const [k, t] of result.tensors) out.set(k, { dtype: 'F32', shape: t.shape, data: t.data });
+      await writeSafetensors(flags.output, out, result.metadata);
+      const params = parameterCount(bundleSpec(RESTORATION_VARIANTS[result.variant]), (k) => !k.startsWith('vgg.') && !k.startsWith('feature_extraction'));
+      process.stderr.write(`wrote ${flags.output}: ${result.variant} C2-Matching, ${result.tensors.size} tensors, restoration ${params.toLocaleString('en-US')} parameters, VGG input ${vggInput}\n`);
+      if (result.dropped.length) process.stderr.write(`ignored ${result.dropped.length} keys not used by refsr: ${result.dropped.slice(0, 6).join(', ')}${result.dropped.length > 6 ? ', ...' : ''}\n`);
+    });
+}

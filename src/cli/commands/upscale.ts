@@ -1,0 +1,73 @@
+// Owns `refsr upscale LR --ref REF [--ref REF2 ...] -o OUT`: decode, upscale with progress and cancellation, write
+// the result atomically.
+
+import type { Command } from 'commander';
+import { readImageFile, DEFAULT_MAX_PIXELS } from '../../image/decode.ts';
+import { writeImage, outputFormatFor } from '../../image/encode.ts';
+import { RefSRModel } from '../../pipeline/refsr-model.ts';
+import { resolveModel } from '../../pipeline/model-registry.ts';
+import { upscale, DEFAULT_MAX_INPUT_PIXELS } from '../../pipeline/upscale.ts';
+import { DEFAULT_REF_MAX_PIXELS } from '../../pipeline/reference-canvas.ts';
+import { DEFAULT_TILE, DEFAULT_OVERLAP } from '../../pipeline/restore-tiled.ts';
+import { createProgress } from '../progress.ts';
+import { intOption } from '../options.ts';
+import { withCancellation } from '../cancellation.ts';
+
+interface UpscaleFlags {
+  ref: string[];
+  output: string;
+  model?: string;
+  tile: number;
+  overlap: number;
+  refMaxPixels: number;
+  maxInputPixels: number;
+  maxPixels: number;
+  threads?: number;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export function registerUpscale(program: Command): void {
+  program
+    .command('upscale')
+    .description('upscale an image 4x, transferring texture from one or more reference photos')
+    .argument('<input>', 'low-resolution image (PNG, JPEG, WebP, TIFF, BMP)')
+    .requiredOption('-r, --ref <file>', 'reference image (repeat for several)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .requiredOption('-o, --output <file>', 'output image (.png, .jpg, .webp, .tif)')
+    .option('-m, --model <name|path>', 'bundled model name or model file (default: the bundled default model)')
+    .option('--tile <px>', 'restoration tile size in LR pixels', intOption, DEFAULT_TILE)
+    .option('--overlap <px>', 'tile overlap in LR pixels', intOption, DEFAULT_OVERLAP)
+    .option('--ref-max-pixels <n>', 'downscale references larger than this in total', intOption, DEFAULT_REF_MAX_PIXELS)
+    .option('--max-input-pixels <n>', 'largest accepted input', intOption, DEFAULT_MAX_INPUT_PIXELS)
+    .option('--max-pixels <n>', 'largest image file decoded at all', intOption, DEFAULT_MAX_PIXELS)
+    .option('--threads <n>', 'CPU threads (default: all cores)', intOption)
+    .option('-q, --quiet', 'no progress output')
+    .option('--json', 'print a JSON summary on stdout')
+    .action(async (input: string, flags: UpscaleFlags) => {
+      outputFormatFor(flags.output); // unknown extension: fail before any work
+      const modelPath = resolveModel(flags.model);
+      const progress = createProgress({ quiet: flags.quiet });
+      const lr = await readImageFile(input, { maxPixels: flags.maxPixels });
+      const refs: { image: Awaited<ReturnType<typeof readImageFile>>; name: string }[] = [];
+      for (const r of flags.ref) refs.push({ image: await readImageFile(r, { maxPixels: flags.maxPixels }), name: r });
+      for (const img of [{ name: input, image: lr }, ...refs]) {
+        if (img.image.hadAlpha) progress.note(`note: ${img.name} has transparency; it was flattened onto white`);
+      }
+      const model = await RefSRModel.load(modelPath, { threads: flags.threads });
+      try {
+        const result = await withCancellation((signal) => upscale(model, lr, refs, {
+          tile: flags.tile, overlap: flags.overlap, refMaxPixels: flags.refMaxPixels, maxInputPixels: flags.maxInputPixels,
+          signal, onProgress: (stage, f) => progress.update(stage, f),
+        }));
+        progress.stop();
+        for (const n of result.notes) progress.note(`note: ${n}`);
+        await writeImage(flags.output, result.sr);
+        const summary = { input, refs: flags.ref, output: flags.output, model: modelPath, size: [result.sr.width, result.sr.height], seconds: result.seconds };
+        if (flags.json) console.log(JSON.stringify(summary));
+        else if (!flags.quiet) process.stderr.write(`wrote ${flags.output} (${result.sr.width}x${result.sr.height}) in ${(result.seconds.features + result.seconds.matching + result.seconds.restoration).toFixed(1)} s\n`);
+      } finally {
+        progress.stop();
+        await model.release();
+      }
+    });
+}

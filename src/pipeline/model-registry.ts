@@ -1,0 +1,37 @@
+// Owns finding a model: `--model PATH` (any weight file) or `--model NAME` (a bundled model in the package's
+// models/ folder). No model is ever fetched from the network.
+
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+export const DEFAULT_MODEL_NAME = 'default';
+
+export class ModelNotFoundError extends Error {
+  constructor(message: string) { super(message); this.name = 'ModelNotFoundError'; }
+}
+
+export function bundledModels(): string[] {
+  if (!existsSync(MODELS_DIR)) return [];
+  return readdirSync(MODELS_DIR).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace(/\.safetensors$/, '')).sort();
+}
+
+export function resolveModel(nameOrPath: string | undefined): string {
+  const name = nameOrPath ?? DEFAULT_MODEL_NAME;
+  if (nameOrPath && (nameOrPath.includes('/') || nameOrPath.includes('\\') || /\.(safetensors|pth|pt)$/i.test(nameOrPath))) {
+    if (!existsSync(nameOrPath)) throw new ModelNotFoundError(`model file not found: ${nameOrPath}`);
+    return nameOrPath;
+  }
+  const path = join(MODELS_DIR, `${name}.safetensors`);
+  if (existsSync(path)) return path;
+  const available = bundledModels();
+  if (!nameOrPath) {
+    throw new ModelNotFoundError(
+      available.length
+        ? `no default model is installed; bundled models: ${available.join(', ')} (choose one with --model NAME)`
+        : 'no default model is installed yet: pass a model file with --model PATH (import official C2-Matching checkpoints with `refsr convert`)',
+    );
+  }
+  throw new ModelNotFoundError(`unknown model "${name}"; bundled models: ${available.length ? available.join(', ') : 'none'} (or pass a file path)`);
+}

@@ -1,0 +1,43 @@
+// Owns the user-facing 4x upscale: an LR photo with no ground truth and one or more references of any size. The LR
+// is upsampled with Pillow bicubic for matching (as in training), the references are packed into one canvas, the
+// correspondences are decoded on the reference's own grid, and restoration runs on the LR grid in tiles.
+
+import type { RgbImage } from '../image/rgb-image.ts';
+import { fromNCHW } from '../image/layout.ts';
+import { pilResizeBicubic } from '../image/pil-bicubic.ts';
+import { buildReferenceCanvas, DEFAULT_REF_MAX_PIXELS } from './reference-canvas.ts';
+import { superResolve, type StageTimes, type SuperResolveOptions } from './super-resolve.ts';
+import type { RefSRModel } from './refsr-model.ts';
+
+/** Largest LR accepted by upscale (the output is 16x larger): 4 MP in, 64 MP out. */
+export const DEFAULT_MAX_INPUT_PIXELS = 4_000_000;
+export const MIN_INPUT_SIDE = 12;
+
+export interface UpscaleOptions extends SuperResolveOptions {
+  readonly refMaxPixels?: number;
+  readonly maxInputPixels?: number;
+}
+
+export interface UpscaleResult {
+  readonly sr: RgbImage;
+  readonly notes: string[];
+  readonly seconds: StageTimes;
+}
+
+export class UpscaleInputError extends Error {
+  constructor(message: string) { super(message); this.name = 'UpscaleInputError'; }
+}
+
+export async function upscale(model: RefSRModel, lr: RgbImage, refs: readonly { image: RgbImage; name: string }[], opts: UpscaleOptions = {}): Promise<UpscaleResult> {
+  const maxIn = opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
+  if (lr.width * lr.height > maxIn) {
+    throw new UpscaleInputError(`input is ${lr.width}x${lr.height} (${(lr.width * lr.height / 1e6).toFixed(1)} MP); the limit is ${(maxIn / 1e6).toFixed(1)} MP because the output is 16 times larger (raise it with --max-input-pixels)`);
+  }
+  if (lr.width < MIN_INPUT_SIDE || lr.height < MIN_INPUT_SIDE) {
+    throw new UpscaleInputError(`input is ${lr.width}x${lr.height}; it must be at least ${MIN_INPUT_SIDE}x${MIN_INPUT_SIDE} px`);
+  }
+  const canvas = buildReferenceCanvas(refs, opts.refMaxPixels ?? DEFAULT_REF_MAX_PIXELS);
+  const up = pilResizeBicubic(lr, lr.width * 4, lr.height * 4);
+  const r = await superResolve(model, lr, up, canvas.image, opts);
+  return { sr: fromNCHW(r.sr), notes: canvas.notes, seconds: r.seconds };
+}
