@@ -19,8 +19,8 @@ export class MissingWeightError extends Error {
 
 export interface OnnxOpsOptions {
   /**
-   * How deformable convolution is lowered: 'auto' uses ONNX DeformConv when input and output grids are equal and a
-   * GridSample + 1x1 Conv lowering otherwise (any reference size, any tile); 'gridsample' always uses the latter.
+   * How deformable convolution is lowered: ONNX DeformConv (default, any input/output grids through the stride
+   * trick below) or GridSample + 1x1 Conv ('gridsample', kept as an independent cross-check).
    */
   readonly deformConv?: 'auto' | 'gridsample' | 'deformconv';
 }
@@ -85,17 +85,41 @@ export class OnnxOps implements Ops<Sym> {
   }
 
   deformConv(x: Sym, offset: Sym, mask: Sym, weight: Sym, bias: Sym | undefined, groups: number): Sym {
-    const [, , hx, wx] = x.shape as [number, number, number, number];
-    const [, , h, w] = offset.shape as [number, number, number, number];
     const mode = this.options.deformConv ?? 'auto';
-    if (mode === 'deformconv' || (mode === 'auto' && hx === h && wx === w)) {
-      if (hx !== h || wx !== w) throw new Error('ONNX DeformConv needs equal input and output grids');
-      const o = weight.shape[0]!;
-      return this.node('DeformConv', bias ? [x, weight, offset, bias, mask] : [x, weight, offset, '', mask], [1, o, h, w], {
-        kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1], dilations: [1, 1], group: 1, offset_group: groups,
-      });
+    if (mode === 'gridsample') return this.deformConvByGridSample(x, offset, mask, weight, bias, groups);
+    return this.deformConvOnAnyGrid(x, offset, mask, weight, bias, groups);
+  }
+
+  /**
+   * ONNX DeformConv samples at (oy * stride - pad_top + i + dy). Its output grid is tied to the input size, so to
+   * put a tile-sized output over an input of any size we pick the stride and bottom/right padding that give the
+   * wanted output size and fold the difference of base positions into the offsets:
+   * dy_fed = dy - oy * (stride - 1) with pad_top = 1 (likewise for x). With equal grids this is the plain
+   * DeformConv (stride 1, pads 1). Its cost follows the output size, not the size of the sampled map.
+   */
+  private deformConvOnAnyGrid(x: Sym, offset: Sym, mask: Sym, weight: Sym, bias: Sym | undefined, groups: number): Sym {
+    const [, , hx, wx] = x.shape as [number, number, number, number];
+    const [, oc, h, w] = offset.shape as [number, number, number, number];
+    const strideFor = (inSize: number, outSize: number) => (outSize <= 1 ? Math.max(1, inSize) : Math.max(1, Math.ceil((inSize - 2) / (outSize - 1))));
+    const sh = strideFor(hx, h);
+    const sw = strideFor(wx, w);
+    const padBottom = (h - 1) * sh + 2 - hx;
+    const padRight = (w - 1) * sw + 2 - wx;
+    let fed = offset;
+    if (sh !== 1 || sw !== 1) {
+      const corr = new Float32Array(oc * h * w);
+      for (let k = 0; k < oc / 2; k++) {
+        for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) {
+          corr[((2 * k) * h + y) * w + xx] = -y * (sh - 1);
+          corr[((2 * k + 1) * h + y) * w + xx] = -xx * (sw - 1);
+        }
+      }
+      fed = this.add(offset, this.constant('dcn_stride_correction', [1, oc, h, w], corr));
     }
-    return this.deformConvByGridSample(x, offset, mask, weight, bias, groups);
+    const o = weight.shape[0]!;
+    return this.node('DeformConv', bias ? [x, weight, fed, bias, mask] : [x, weight, fed, '', mask], [1, o, h, w], {
+      kernel_shape: [3, 3], pads: [1, 1, padBottom, padRight], strides: [sh, sw], dilations: [1, 1], group: 1, offset_group: groups,
+    });
   }
 
   /**

@@ -14,24 +14,26 @@ export interface TileLayout {
   readonly overlap: number;
 }
 
-function starts(size: number, tile: number, overlap: number): number[] {
-  if (size <= tile) return [0];
-  const stride = tile - overlap;
-  const out: number[] = [];
-  for (let s = 0; ; s += stride) {
-    if (s + tile >= size) { out.push(size - tile); break; }
-    out.push(s);
-  }
-  return out;
+/**
+ * Tile length and start positions along one axis: the fewest tiles of at most `tile` pixels that overlap by at
+ * least `overlap`, all of one length (one ONNX session serves them), spread evenly so no tile is mostly overlap.
+ */
+function axisTiles(size: number, tile: number, overlap: number): { length: number; starts: number[] } {
+  if (size <= tile) return { length: size, starts: [0] };
+  const n = Math.ceil((size - overlap) / (tile - overlap));
+  const length = Math.min(tile, Math.ceil((size - overlap) / n) + overlap);
+  const starts: number[] = [];
+  for (let i = 0; i < n; i++) starts.push(Math.round((i * (size - length)) / (n - 1)));
+  return { length, starts };
 }
 
-/** Windows of `tile` x `tile` LR pixels (smaller only when the image is) overlapping by at least `overlap`. */
+/** Windows of at most `tile` x `tile` LR pixels covering an h x w image, overlapping by at least `overlap`. */
 export function tileLayout(h: number, w: number, tile: number, overlap: number): TileLayout {
   if (tile <= overlap) throw new Error(`tile size ${tile} must be larger than the overlap ${overlap}`);
-  const th = Math.min(tile, h);
-  const tw = Math.min(tile, w);
+  const ys = axisTiles(h, tile, overlap);
+  const xs = axisTiles(w, tile, overlap);
   const tiles: Tile[] = [];
-  for (const y of starts(h, th, overlap)) for (const x of starts(w, tw, overlap)) tiles.push({ y, x, h: th, w: tw });
+  for (const y of ys.starts) for (const x of xs.starts) tiles.push({ y, x, h: ys.length, w: xs.length });
   return { tiles, overlap };
 }
 
