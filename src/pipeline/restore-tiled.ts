@@ -67,7 +67,7 @@ export async function restoreTiled(model: RefSRModel, lr: Float32Tensor, ref: Re
   return { shape: [1, 3, H, W], data: acc };
 }
 
-function tileInputs(lr: Float32Tensor, ref: ReferenceFeatures, flow: Float32Tensor, y: number, x: number, h: number, w: number) {
+export function tileInputs(lr: Float32Tensor, ref: ReferenceFeatures, flow: Float32Tensor, y: number, x: number, h: number, w: number) {
   const levels = {} as Parameters<RefSRModel['restore']>[0]['levels'];
   for (const { name, scale } of LEVELS) {
     levels[name] = {

@@ -43,7 +43,8 @@ export function registerUpscale(program: Command): void {
     .option('--threads <n>', 'CPU threads (default: all cores)', intOption)
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary on stdout')
-    .action(async (input: string, flags: UpscaleFlags) => {
+    .action(async (input: string, flags: UpscaleFlags, command: Command) => {
+      if (flags.ref.length === 0) command.error("error: required option '-r, --ref <file>' not specified", { exitCode: 2 });
       outputFormatFor(flags.output); // unknown extension: fail before any work
       const modelPath = resolveModel(flags.model);
       const progress = createProgress({ quiet: flags.quiet });

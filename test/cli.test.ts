@@ -1,0 +1,118 @@
+// The `refsr` command line as a user runs it: a real process, real files, clear errors and no partial outputs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { repoRoot, goldenDir, goldenSkip } from './support/shared.ts';
+import { writeTinyModelFile, tempDir } from './support/tiny-model.ts';
+
+const BIN = join(repoRoot, 'bin', 'refsr.js');
+
+function refsr(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function photo(path: string, w: number, h: number, seed: number): Promise<void> {
+  const data = Buffer.alloc(w * h * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (Math.sin(i * 0.01 * seed) * 100 + 128 + ((i * 7919 * seed) % 31)) & 255;
+  await sharp(data, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path);
+}
+
+const dir = tempDir();
+const lr = join(dir, 'lr.png');
+const ref = join(dir, 'ref.jpg');
+let model = '';
+
+test('setup: images and a tiny model', async () => {
+  await photo(lr, 24, 20, 1);
+  await photo(join(dir, 'ref.png'), 60, 44, 2);
+  await sharp(join(dir, 'ref.png')).jpeg().toFile(ref);
+  model = await writeTinyModelFile();
+});
+
+test('upscale writes a 4x image and reports progress as plain lines off a TTY', () => {
+  const out = join(dir, 'sr.png');
+  const r = refsr(['upscale', lr, '--ref', ref, '-o', out, '--model', model]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /matching \d+%/);
+  assert.match(r.stderr, /wrote .*sr\.png \(96x80\)/);
+  return sharp(out).metadata().then((m) => assert.deepEqual([m.width, m.height], [96, 80]));
+});
+
+test('upscale with two references and JSON summary', () => {
+  const out = join(dir, 'sr2.webp');
+  const r = refsr(['upscale', lr, '-r', ref, '-r', join(dir, 'ref.png'), '-o', out, '--model', model, '--json', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.deepEqual(summary.size, [96, 80]);
+  assert.ok(existsSync(out));
+});
+
+test('without --model and no bundled default, the error says so', () => {
+  const r = refsr(['upscale', lr, '--ref', ref, '-o', join(dir, 'x.png'), '--model', 'no-such-model']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /unknown model "no-such-model"/);
+});
+
+test('bad inputs: clear message naming the file, exit 1, nothing written', () => {
+  const corrupt = join(dir, 'corrupt.png');
+  writeFileSync(corrupt, Buffer.concat([readFileSync(lr).subarray(0, 40)]));
+  const garbage = join(dir, 'garbage.jpg');
+  writeFileSync(garbage, 'this is not an image at all');
+  const cases: [string[], RegExp][] = [
+    [['upscale', corrupt, '--ref', ref, '-o', join(dir, 'o1.png'), '--model', model], /corrupt\.png/],
+    [['upscale', lr, '--ref', garbage, '-o', join(dir, 'o2.png'), '--model', model], /garbage\.jpg/],
+    [['upscale', join(dir, 'missing.png'), '--ref', ref, '-o', join(dir, 'o3.png'), '--model', model], /missing\.png/],
+    [['upscale', lr, '--ref', ref, '-o', join(dir, 'o4.xyz'), '--model', model], /o4\.xyz/],
+    [['upscale', lr, '--ref', ref, '-o', join(dir, 'no-such-dir', 'o5.png'), '--model', model], /no-such-dir/],
+    [['upscale', lr, '--ref', ref, '-o', join(dir, 'o6.png'), '--model', garbage], /garbage\.jpg/],
+    [['upscale', lr, '--ref', ref, '-o', join(dir, 'o7.png'), '--model', model, '--max-pixels', '100'], /lr\.png.*limit/i],
+  ];
+  for (const [args, message] of cases) {
+    const r = refsr(args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace for an expected error');
+  }
+  const leftovers = readdirSync(dir).filter((f) => /^o\d|\.tmp$/.test(f));
+  assert.deepEqual(leftovers, []);
+});
+
+test('usage errors exit 2', () => {
+  assert.equal(refsr(['upscale', lr, '-o', join(dir, 'x.png')]).code, 2);
+  assert.equal(refsr(['frobnicate']).code, 2);
+});
+
+test('eval runs the WR-SR protocol on a folder and writes JSON and CSV reports', () => {
+  const ds = tempDir('refsr-ds-');
+  const mk = (p: string, src: string) => writeFileSync(p, readFileSync(src));
+  spawnSync('mkdir', ['-p', join(ds, 'input'), join(ds, 'ref')]);
+  mk(join(ds, 'input', '001.png'), join(dir, 'ref.png'));
+  mk(join(ds, 'ref', '001_ref.png'), ref);
+  const report = join(dir, 'report.json');
+  const r = refsr(['eval', ds, '--protocol', 'wrsr', '--model', model, '--report', report, '--csv', join(dir, 'report.csv'), '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(readFileSync(report, 'utf8'));
+  assert.equal(j.images, 1);
+  assert.ok(Number.isFinite(j.mean.refsr.psnrY) && Number.isFinite(j.mean.bicubic.psnrY));
+  assert.match(readFileSync(join(dir, 'report.csv'), 'utf8'), /^name,width,height,psnr_y/);
+  const bad = refsr(['eval', dir, '--protocol', 'wrsr', '--model', model]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /not a WR-SR folder/);
+});
+
+test('convert assembles official-format checkpoints (safetensors and .pth) into a model that upscales', { skip: goldenSkip }, () => {
+  const out = join(dir, 'golden-model.safetensors');
+  const r = refsr(['convert', join(goldenDir, 'restoration', 'weights.safetensors'), '--extractor', join(goldenDir, 'contras', 'weights_zip.pth'), '--vgg', join(goldenDir, 'vgg', 'vgg_weights.safetensors'), '-o', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /full C2-Matching.*8,865,547 parameters/);
+  const up = refsr(['upscale', lr, '--ref', ref, '-o', join(dir, 'golden-sr.png'), '--model', out, '-q']);
+  assert.equal(up.code, 0, up.stderr);
+  const missing = refsr(['convert', join(goldenDir, 'restoration', 'weights.safetensors'), '-o', join(dir, 'incomplete.safetensors')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /missing \d+ keys: .*contrastive extractor \(--extractor\).*VGG19 \(--vgg\)/);
+  assert.ok(!existsSync(join(dir, 'incomplete.safetensors')));
+});

@@ -1,0 +1,101 @@
+// The inference chain on a tiny seeded model: tiles see exactly the inputs the whole image would give them, the
+// tiled result has no seams, references of any size and several references work, and bad sizes are refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tinyModel } from './support/tiny-model.ts';
+import { tileInputs, restoreTiled } from '../src/pipeline/restore-tiled.ts';
+import { tileLayout } from '../src/pipeline/tiles.ts';
+import { upscale, UpscaleInputError } from '../src/pipeline/upscale.ts';
+import { buildReferenceCanvas } from '../src/pipeline/reference-canvas.ts';
+import { rgbImage, type RgbImage } from '../src/image/rgb-image.ts';
+import { toNCHW } from '../src/image/layout.ts';
+import { SeededRandom } from '../src/models/init-weights.ts';
+import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
+
+function texture(w: number, h: number, seed: number): RgbImage {
+  const rng = new SeededRandom(seed);
+  const img = rgbImage(w, h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
+    img.data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, 128 + 60 * Math.sin((x + 3 * c) / 3) * Math.cos(y / 4) + 20 * rng.normal()));
+  }
+  return img;
+}
+
+function randomFeatures(shape: number[], seed: number): Float32Tensor {
+  const rng = new SeededRandom(seed);
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = Math.abs(rng.normal());
+  return { shape, data };
+}
+
+test('tile layout covers the image with equal tiles and at least the requested overlap', () => {
+  for (const [h, w] of [[95, 125], [30, 40], [200, 97], [250, 190]] as const) {
+    const l = tileLayout(h, w, 48, 8);
+    const cover = new Uint8Array(h * w);
+    for (const t of l.tiles) {
+      assert.equal(t.h, l.tiles[0]!.h);
+      assert.ok(t.h <= 48 && t.w <= 48 && t.y + t.h <= h && t.x + t.w <= w);
+      for (let y = t.y; y < t.y + t.h; y++) for (let x = t.x; x < t.x + t.w; x++) cover[y * w + x] = 1;
+    }
+    assert.ok(cover.every((v) => v === 1), `${h}x${w} fully covered`);
+  }
+});
+
+for (const lowering of ['gridsample', 'auto'] as const) test(`a tile computes what the whole image computes away from its border (${lowering} DCN)`, async () => {
+  const model = tinyModel(7, undefined, lowering);
+  try {
+    const [h, w] = [32, 32];
+    const lr = toNCHW(texture(w, h, 1));
+    // A reference of a different size than the input: 18 x 30 LR cells.
+    const ref = { contras: randomFeatures([1, 256, 18, 30], 2), relu3_1: randomFeatures([1, 256, 18, 30], 3), relu2_1: randomFeatures([1, 128, 36, 60], 4), relu1_1: randomFeatures([1, 64, 72, 120], 5) };
+    const rng = new SeededRandom(9);
+    const flow: Float32Tensor = { shape: [1, h, w, 2], data: new Float32Array(h * w * 2).map(() => Math.round(rng.normal() * 5)) };
+    const whole = await model.restore(tileInputs(lr, ref, flow, 0, 0, h, w));
+    const [ty, tx, th, tw] = [4, 6, 26, 26];
+    const tile = await model.restore(tileInputs(lr, ref, flow, ty, tx, th, tw));
+    // The tiny model's receptive field is about 10 LR px (40 output px): compare the tile's interior.
+    let maxDiff = 0;
+    for (let c = 0; c < 3; c++) for (let y = 40; y < 4 * th - 40; y++) for (let x = 40; x < 4 * tw - 40; x++) {
+      const a = tile.data[(c * 4 * th + y) * 4 * tw + x]!;
+      const b = whole.data[(c * 4 * h + y + 4 * ty) * 4 * w + x + 4 * tx]!;
+      maxDiff = Math.max(maxDiff, Math.abs(a - b));
+    }
+    // DeformConv on a different grid folds large base positions into the offsets: float32 position noise ~1e-4 px.
+    assert.ok(maxDiff < (lowering === 'gridsample' ? 1e-5 : 2e-3), `tile interior differs from the whole image by ${maxDiff}`);
+    // The blended tiling stays close to the whole image everywhere (no seams).
+    const tiled = await restoreTiled(model, lr, ref, flow, { tile: 20, overlap: 10 });
+    let worst = 0;
+    for (let i = 0; i < tiled.data.length; i++) worst = Math.max(worst, Math.abs(tiled.data[i]! - whole.data[i]!));
+    assert.ok(worst < 0.05, `tiled result deviates by ${worst}`);
+  } finally {
+    await model.release();
+  }
+});
+
+test('upscale: any reference size, several references, and size limits', async () => {
+  const model = tinyModel();
+  try {
+    const lr = texture(20, 16, 3);
+    const r1 = await upscale(model, lr, [{ image: texture(50, 90, 4), name: 'tall.png' }]);
+    assert.deepEqual([r1.sr.width, r1.sr.height], [80, 64]);
+    const r2 = await upscale(model, lr, [{ image: texture(40, 40, 5), name: 'a.png' }, { image: texture(30, 60, 6), name: 'b.png' }], { refMaxPixels: 2000 });
+    assert.deepEqual([r2.sr.width, r2.sr.height], [80, 64]);
+    assert.ok(r2.notes.some((n) => n.includes('downscaled')) && r2.notes.some((n) => n.includes('packed')));
+    await assert.rejects(upscale(model, texture(8, 30, 1), [{ image: texture(40, 40, 5), name: 'r' }]), UpscaleInputError);
+    await assert.rejects(upscale(model, lr, [{ image: texture(40, 40, 5), name: 'r' }], { maxInputPixels: 100 }), /limit is/);
+    assert.throws(() => buildReferenceCanvas([{ image: texture(10, 40, 1), name: 'thin.png' }]), /thin\.png.*at least/);
+  } finally {
+    await model.release();
+  }
+});
+
+test('cancellation stops the work with an AbortError', async () => {
+  const model = tinyModel();
+  try {
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(upscale(model, texture(20, 16, 3), [{ image: texture(40, 40, 5), name: 'r' }], { signal: controller.signal }));
+  } finally {
+    await model.release();
+  }
+});
