@@ -1,0 +1,216 @@
+// Owns the eager tfjs interpreter of the network op interface (training): every op runs at once on the active tfjs
+// backend and is differentiable, parameters are tf.Variables from a ParamStore.
+//
+// Layout: the interface speaks NCHW, but a rank-4 value is STORED channels-last (physically NHWC) so that convs,
+// pooling and resizes run on tfjs's native layout without a transpose around every op. The rule is uniform for
+// every rank-4 tensor: logical [a, b, c, d] is stored as [a, c, d, b]. So an OIHW conv weight is stored as
+// [O, kh, kw, I], a [1, 3, 1, 1] normalisation constant as [1, 1, 1, 3], and element-wise broadcasting between
+// rank-4 values stays correct. `shape()` reports the logical (NCHW) shape; use `fromNCHW` / `toNCHW` to cross
+// the boundary. Tensors of other ranks are stored as they are.
+
+import * as tf from '@tensorflow/tfjs-core';
+import type { ConvOptions } from '../graph/ops.ts';
+import type { TrainOps } from './train-ops.ts';
+import type { Float32Tensor } from '../tensor/host-tensor.ts';
+import { ParamStore } from './param-store.ts';
+
+const TO_STORED = [0, 2, 3, 1];
+const TO_LOGICAL = [0, 3, 1, 2];
+/** Logical NCHW axis -> stored axis. */
+const STORED_AXIS = [0, 3, 1, 2];
+
+/** A host NCHW tensor as a stored (channels-last) tf.Tensor. */
+export function fromNCHW(t: Float32Tensor): tf.Tensor {
+  const x = tf.tensor(t.data, [...t.shape], 'float32');
+  if (t.shape.length !== 4) return x;
+  const s = tf.transpose(x, TO_STORED);
+  x.dispose();
+  return s;
+}
+
+/** A stored tf.Tensor back to host NCHW. */
+export function toNCHW(x: tf.Tensor): Float32Tensor {
+  if (x.rank !== 4) return { shape: [...x.shape], data: x.dataSync() as Float32Array };
+  const t = tf.transpose(x, TO_LOGICAL);
+  const out = { shape: [...t.shape], data: t.dataSync() as Float32Array };
+  t.dispose();
+  return out;
+}
+
+/** Runs `fn` in a tfjs scope that disposes every tensor it made; for functions that return host data. */
+export function inScope<R>(fn: () => R): R {
+  tf.engine().startScope();
+  try {
+    return fn();
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
+/** Logical (NCHW) shape of a stored tensor. */
+export function logicalShape(x: tf.Tensor): number[] {
+  const s = x.shape;
+  return s.length === 4 ? [s[0]!, s[3]!, s[1]!, s[2]!] : [...s];
+}
+
+export class TfjsOps implements TrainOps<tf.Tensor> {
+  readonly params: ParamStore;
+
+  constructor(params: ParamStore | Map<string, tf.Variable>) {
+    this.params = params instanceof ParamStore ? params : ParamStore.fromVariables(params);
+  }
+
+  shape(x: tf.Tensor): readonly number[] { return logicalShape(x); }
+
+  param(name: string, shape: readonly number[]): tf.Tensor {
+    const v = this.params.variable(name, shape);
+    return shape.length === 4 ? tf.transpose(v, TO_STORED) : v;
+  }
+
+  constant(_name: string, shape: readonly number[], data: Float32Array): tf.Tensor {
+    return fromNCHW({ shape, data });
+  }
+
+  conv2d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, opts: ConvOptions): tf.Tensor {
+    const w = tf.transpose(weight, [1, 2, 3, 0]) as tf.Tensor4D; // [O, kh, kw, I] -> HWIO
+    const s = opts.stride ?? 1;
+    const y = tf.conv2d(x as tf.Tensor4D, w, s, opts.pad === 0 ? 'valid' : opts.pad);
+    return bias ? tf.add(y, bias) : y;
+  }
+
+  /**
+   * Modulated deformable convolution (DCNv2, kernel 3, stride 1, pad 1) from gathers: for each output position,
+   * group g and tap t = 3i + j, the sample point is (y - 1 + i + dy, x - 1 + j + dx) in x's own grid; the four
+   * bilinear corners are gathered from x (a corner outside x contributes 0), weighted and multiplied by the mask,
+   * which yields the im2col matrix of the conv; one matmul with the weight finishes it. Differentiable w.r.t. x
+   * (through the gather), the offsets (through the bilinear weights), the mask and the weight.
+   */
+  deformConv(x: tf.Tensor, offset: tf.Tensor, mask: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, groups: number): tf.Tensor {
+    const [n, hx, wx, c] = x.shape as [number, number, number, number];
+    const [no, h, w, oc] = offset.shape as [number, number, number, number];
+    const g = groups;
+    const k = 9;
+    if (no !== n) throw new Error(`deformConv: offset batch ${no} != input batch ${n}`);
+    if (oc !== 2 * g * k || mask.shape[3] !== g * k) throw new Error(`deformConv: offset/mask channels ${oc}/${mask.shape[3]} do not match ${g} groups`);
+    if (c % g !== 0) throw new Error(`deformConv: ${c} channels not divisible by ${g} groups`);
+    if (n * hx * wx * g >= 1 << 24) throw new Error('deformConv: input too large for float32 gather indices');
+    const cg = c / g;
+    const o = weight.shape[0]!;
+
+    const off = tf.reshape(offset, [n, h, w, g, k, 2]);
+    const [dy, dx] = tf.split(off, 2, 5).map((t) => tf.reshape(t, [n, h, w, g, k]));
+    const { baseY, baseX, rowBase } = this.deformGrid(n, h, w, g, hx, wx);
+    const py = tf.add(dy!, baseY);
+    const px = tf.add(dx!, baseX);
+    const y0 = tf.floor(py);
+    const x0 = tf.floor(px);
+    const ly = tf.sub(py, y0);
+    const lx = tf.sub(px, x0);
+    const m = tf.reshape(mask, [n, h, w, g, k]);
+    const rows = tf.reshape(x, [n * hx * wx * g, cg]);
+
+    let cols: tf.Tensor | undefined;
+    for (const [a, b] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
+      const yi = a ? tf.add(y0, 1) : y0;
+      const xi = b ? tf.add(x0, 1) : x0;
+      const wy = a ? ly : tf.sub(1, ly);
+      const wxx = b ? lx : tf.sub(1, lx);
+      // Inside test with ops that all have gradients (comparisons and casts; no logical ops on the tape).
+      const inside = tf.mul(
+        tf.mul(tf.cast(tf.greaterEqual(yi, 0), 'float32'), tf.cast(tf.greaterEqual(hx - 1, yi), 'float32')),
+        tf.mul(tf.cast(tf.greaterEqual(xi, 0), 'float32'), tf.cast(tf.greaterEqual(wx - 1, xi), 'float32')),
+      );
+      const yc = tf.clipByValue(yi, 0, hx - 1);
+      const xc = tf.clipByValue(xi, 0, wx - 1);
+      const index = tf.cast(tf.add(rowBase, tf.mul(tf.add(tf.mul(yc, wx), xc), g)), 'int32');
+      const weightOf = tf.mul(tf.mul(wy, wxx), tf.mul(inside, m));
+      const sampled = tf.gather(rows, tf.reshape(index, [-1]));
+      const term = tf.mul(sampled, tf.reshape(weightOf, [-1, 1]));
+      cols = cols ? tf.add(cols, term) : term;
+    }
+    // cols rows: (n, y, x, g, t); columns c' -> im2col [n*h*w, (g, t, c')]. Weight stored [O, 3, 3, C] with
+    // C = (g, c') -> [(g, t, c'), O].
+    const im2col = tf.reshape(cols!, [n * h * w, g * k * cg]);
+    const w2 = tf.reshape(tf.transpose(tf.reshape(weight, [o, k, g, cg]), [2, 1, 3, 0]), [g * k * cg, o]);
+    let y = tf.matMul(im2col, w2);
+    if (bias) y = tf.add(y, bias);
+    return tf.reshape(y, [n, h, w, o]);
+  }
+
+  private deformGrid(n: number, h: number, w: number, g: number, hx: number, wx: number): { baseY: tf.Tensor; baseX: tf.Tensor; rowBase: tf.Tensor } {
+    const by = new Float32Array(h * w * 9);
+    const bx = new Float32Array(h * w * 9);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        for (let t = 0; t < 9; t++) {
+          by[(y * w + x) * 9 + t] = y - 1 + Math.floor(t / 3);
+          bx[(y * w + x) * 9 + t] = x - 1 + (t % 3);
+        }
+      }
+    }
+    const rb = new Float32Array(n * g);
+    for (let b = 0; b < n; b++) for (let gg = 0; gg < g; gg++) rb[b * g + gg] = b * hx * wx * g + gg;
+    return {
+      baseY: tf.tensor(by, [1, h, w, 1, 9]),
+      baseX: tf.tensor(bx, [1, h, w, 1, 9]),
+      rowBase: tf.tensor(rb, [n, 1, 1, g, 1]),
+    };
+  }
+
+  relu(x: tf.Tensor): tf.Tensor { return tf.relu(x); }
+
+  /** relu(x) - slope * relu(-x): twice differentiable on tfjs (tf.leakyRelu's gradient is not). */
+  leakyRelu(x: tf.Tensor, slope: number): tf.Tensor {
+    return tf.sub(tf.relu(x), tf.mul(slope, tf.relu(tf.neg(x))));
+  }
+
+  sigmoid(x: tf.Tensor): tf.Tensor { return tf.sigmoid(x); }
+  add(a: tf.Tensor, b: tf.Tensor): tf.Tensor { return tf.add(a, this.aligned(b, a)); }
+  sub(a: tf.Tensor, b: tf.Tensor): tf.Tensor { return tf.sub(a, this.aligned(b, a)); }
+  mul(a: tf.Tensor, b: tf.Tensor): tf.Tensor { return tf.mul(a, this.aligned(b, a)); }
+  div(a: tf.Tensor, b: tf.Tensor): tf.Tensor { return tf.div(a, this.aligned(b, a)); }
+
+  /** Broadcasting is only defined between equal ranks (both stored alike) or against a scalar. */
+  private aligned(b: tf.Tensor, a: tf.Tensor): tf.Tensor {
+    if (b.rank !== a.rank && b.size !== 1 && a.size !== 1) {
+      throw new Error(`TfjsOps: cannot broadcast rank ${a.rank} with rank ${b.rank} (channels-last storage)`);
+    }
+    return b.rank !== a.rank && b.size === 1 ? tf.reshape(b, []) : b;
+  }
+
+  concat(xs: readonly tf.Tensor[], axis: number): tf.Tensor {
+    const stored = xs[0]!.rank === 4 ? STORED_AXIS[axis]! : axis;
+    return tf.concat(xs as tf.Tensor[], stored);
+  }
+
+  sliceChannels(x: tf.Tensor, start: number, end: number): tf.Tensor {
+    return tf.slice(x, [0, 0, 0, start], [-1, -1, -1, end - start]);
+  }
+
+  /** torch PixelShuffle (CRD): stored [N, H, W, C*r*r] -> [N, H*r, W*r, C] by reshape/transpose (rank 5 at most). */
+  pixelShuffle(x: tf.Tensor, r: number): tf.Tensor {
+    const [n, h, w, crr] = x.shape as [number, number, number, number];
+    const c = crr / (r * r);
+    const t = tf.transpose(tf.reshape(x, [n * h, w, c, r, r]), [0, 3, 1, 4, 2]); // [NH, r_i, W, r_j, C]
+    return tf.reshape(t, [n, h * r, w * r, c]);
+  }
+
+  maxPool2x2(x: tf.Tensor): tf.Tensor { return tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'); }
+
+  /** F.interpolate(bilinear, align_corners=False) = tf resizeBilinear with half-pixel centres (integer scale). */
+  upsampleBilinear(x: tf.Tensor, scale: number): tf.Tensor {
+    const [, h, w] = x.shape as [number, number, number, number];
+    return tf.image.resizeBilinear(x as tf.Tensor4D, [h * scale, w * scale], false, true);
+  }
+
+  batchNormTrain(x: tf.Tensor, name: string, channels: number, eps: number): tf.Tensor {
+    const gamma = this.param(`${name}.weight`, [channels]);
+    const beta = this.param(`${name}.bias`, [channels]);
+    const mean = tf.mean(x, [0, 1, 2]);
+    const centered = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centered), [0, 1, 2]);
+    return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+  }
+
+  globalAvgPool(x: tf.Tensor): tf.Tensor { return tf.mean(x, [1, 2], true); }
+}
