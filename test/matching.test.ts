@@ -2,7 +2,7 @@
 // different size than the input, chunk boundaries, and ties.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { matchExact } from '../src/matching/correspondence.ts';
+import { matchExact, matchRows } from '../src/matching/correspondence.ts';
 import { flowFromIndex, preOffsetOfficial, toDcnLayout, dcnPreOffsetWindow } from '../src/matching/pre-offset.ts';
 import { SeededRandom } from '../src/models/init-weights.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
@@ -63,6 +63,8 @@ test('matching equals brute force for a reference larger and smaller than the in
       assert.deepEqual(Array.from(m.index), Array.from(expected), `sizes ${h}x${w} vs ${hr}x${wr}, chunk ${chunk}`);
       assert.equal(m.refW, wr);
     }
+    const rows = await matchRows(fin, fref);
+    assert.deepEqual(Array.from(rows.index), Array.from(expected), `row decomposition, sizes ${h}x${w} vs ${hr}x${wr}`);
   }
 });
 
@@ -73,8 +75,9 @@ test('exact ties resolve to the earliest reference patch, across chunks too', as
   const [c, h, w] = [8, 5, 5];
   const ref = new Float32Array(c * h * 2 * w);
   for (let k = 0; k < c; k++) for (let y = 0; y < h; y++) for (let x = 0; x < 2 * w; x++) ref[(k * h + y) * 2 * w + x] = fin.data[(k * h + y) * w + (x % w)]!;
-  for (const chunk of [4096, 3]) {
-    const m = await matchExact(fin, { shape: [1, c, h, 2 * w], data: ref }, { chunk });
+  for (const chunk of [4096, 3, 0]) {
+    const refFeat = { shape: [1, c, h, 2 * w], data: ref };
+    const m = chunk ? await matchExact(fin, refFeat, { chunk }) : await matchRows(fin, refFeat);
     for (let y = 0; y < h - 2; y++) for (let x = 0; x < w - 2; x++) {
       assert.equal(m.index[y * (w - 2) + x], y * (2 * w - 2) + x, `position ${y},${x} chunk ${chunk}`);
     }

@@ -9,6 +9,7 @@
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import { CorrelationBlock } from './correlation-graph.ts';
 import { normalizePixels, patchCount, writePatchRows, type FeatureGrid } from './patches.ts';
+import { RowCorrelation, rowPatches, patchNorms } from './row-correlation.ts';
 import type { MatchIndex } from './pre-offset.ts';
 
 export interface MatchOptions {
@@ -23,6 +24,65 @@ export interface MatchOptions {
 }
 
 export const DEFAULT_MATCH_CHUNK = 4096;
+/** Float budget of one row-correlation block (its Gemm output); peak block memory is about 6x this, 4 bytes each. */
+export const ROW_BLOCK_FLOATS = 8 * 1024 * 1024;
+
+/**
+ * Exact matching with the row-patch decomposition (see row-correlation.ts): three times less arithmetic than
+ * `matchExact`, same indices up to float32 summation order. Memory per block: about 6 x ROW_BLOCK_FLOATS floats
+ * (about 200 MB), plus the row-patch copies of both feature maps (3x each map).
+ */
+export async function matchRows(inputFeat: Float32Tensor, refFeat: Float32Tensor, opts: MatchOptions = {}): Promise<MatchIndex> {
+  const fin = normalizePixels(inputFeat);
+  const fref = normalizePixels(refFeat);
+  checkGrid(fin, 'input');
+  checkGrid(fref, 'reference');
+  const rin = rowPatches(fin);
+  const rref = rowPatches(fref);
+  const refNorms = patchNorms(rref);
+  const invNorm = refNorms.map((n) => 1 / (n + 1e-5));
+  const inNorms = patchNorms(rin);
+  const ph = fin.h - 2;
+  const pw = fin.w - 2;
+  const qh = fref.h - 2;
+  const qw = fref.w - 2;
+  // Square-ish blocks: (R+2)(Q+2) * pw * qw <= budget.
+  const side = Math.max(3, Math.floor(Math.sqrt(ROW_BLOCK_FLOATS / (pw * qw))));
+  const R = Math.max(1, Math.min(ph, side - 2));
+  const Q = Math.max(1, Math.min(qh, side - 2));
+  const corr = new RowCorrelation(pw, qw, rin.dim, opts.threads);
+  const index = new Int32Array(ph * pw);
+  const score = new Float32Array(ph * pw);
+  const blocks = Math.ceil(ph / R) * Math.ceil(qh / Q);
+  let done = 0;
+  try {
+    for (let y0 = 0; y0 < ph; y0 += R) {
+      const r = Math.min(R, ph - y0);
+      const best = new Float32Array(r * pw).fill(-Infinity);
+      const bestIdx = new Int32Array(r * pw);
+      for (let q0 = 0; q0 < qh; q0 += Q) {
+        opts.signal?.throwIfAborted();
+        const q = Math.min(Q, qh - q0);
+        const b = await corr.block(rin, y0, r, rref, q0, q, invNorm);
+        // Later blocks replace only on a strictly greater score: ties keep the earliest index, as the reference.
+        for (let k = 0; k < r * pw; k++) {
+          const s = b.score[k]!;
+          if (s > best[k]!) { best[k] = s; bestIdx[k] = Number(b.index[k]!) + q0 * qw; }
+        }
+        opts.onProgress?.(++done / blocks);
+      }
+      for (let k = 0; k < r * pw; k++) {
+        const p = y0 * pw + k;
+        index[p] = bestIdx[k]!;
+        // Reported like the reference: best correlation over (input patch norm + 1e-5).
+        score[p] = best[k]! / (inNorms[p]! + 1e-5);
+      }
+    }
+  } finally {
+    await corr.release();
+  }
+  return { h: fin.h, w: fin.w, refH: fref.h, refW: fref.w, index, score };
+}
 
 /** Matches input features [1, C, h, w] against reference features [1, C, hr, wr] (any sizes, each at least 3x3). */
 export async function matchExact(inputFeat: Float32Tensor, refFeat: Float32Tensor, opts: MatchOptions = {}): Promise<MatchIndex> {

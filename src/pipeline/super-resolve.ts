@@ -5,7 +5,7 @@
 import type { RgbImage } from '../image/rgb-image.ts';
 import { toNCHW } from '../image/layout.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
-import { matchExact } from '../matching/correspondence.ts';
+import { matchRows } from '../matching/correspondence.ts';
 import { flowFromIndex, type MatchIndex } from '../matching/pre-offset.ts';
 import { restoreTiled } from './restore-tiled.ts';
 import type { RefSRModel } from './refsr-model.ts';
@@ -45,7 +45,7 @@ export async function superResolve(model: RefSRModel, lr: RgbImage, up: RgbImage
   seconds.features = (performance.now() - t0) / 1000;
 
   t0 = performance.now();
-  const match = await matchExact(inFeat, refFeat.contras, {
+  const match = await matchRows(inFeat, refFeat.contras, {
     chunk: opts.matchChunk, threads: model.threads, signal: opts.signal,
     onProgress: (f) => opts.onProgress?.('matching', f),
   });

@@ -4,7 +4,7 @@
 import { dirname, join } from 'node:path';
 import { GoldenCase } from '../case-files.ts';
 import { checkTensor, type CheckResult } from '../tolerance.ts';
-import { matchExact } from '../../matching/correspondence.ts';
+import { matchExact, matchRows } from '../../matching/correspondence.ts';
 import { flowFromIndex, preOffsetOfficial, type MatchIndex } from '../../matching/pre-offset.ts';
 import { fromHWC, toNCHW } from '../../image/layout.ts';
 import { prepareProtocol } from '../../pipeline/protocol.ts';
@@ -47,8 +47,16 @@ async function checkMatch(c: GoldenCase, prefix: string, m: MatchIndex, scales: 
 export async function run(c: GoldenCase): Promise<CheckResult[]> {
   const root = dirname(c.dir);
   const contras = await GoldenCase.open(join(root, 'contras'));
-  const m = await matchExact(await contras.f32('dense_features1'), await contras.f32('dense_features2'), { withMargin: true });
+  const f1 = await contras.f32('dense_features1');
+  const f2 = await contras.f32('dense_features2');
+  // The production path (row decomposition) gives indices, scores, flow and pre-offsets; the direct block path
+  // gives the margins (it can report the runner-up) and its indices must agree too.
+  const direct = await matchExact(f1, f2, { withMargin: true });
+  const m = { ...(await matchRows(f1, f2)), margin: direct.margin };
   const results = await checkMatch(c, '', m, [1, 2, 4]);
+  const gIdx = await c.ints('max_idx');
+  const gMargin = (await c.f32('margin')).data;
+  results.push(checkTensor(c.name, 'max_idx (direct path)', direct.index, gIdx, c.entry('max_idx').tolerance, (p) => gMargin[p]! < NEAR_TIE && direct.index[p] !== gIdx[p]));
   if (c.has('padded_raw_in')) results.push(...(await runPadded(c, root)));
   return results;
 }
@@ -76,8 +84,10 @@ async function runPadded(c: GoldenCase, root: string): Promise<CheckResult[]> {
   results.push(checkTensor(c.name, 'padded_dense_features1', f1.data, (await c.f32('padded_dense_features1')).data, c.entry('padded_dense_features1').tolerance));
   results.push(checkTensor(c.name, 'padded_dense_features2', f2.data, (await c.f32('padded_dense_features2')).data, c.entry('padded_dense_features2').tolerance));
   // Match on the golden features so index checks are not blurred by feature float noise.
-  const m = await matchExact(await c.f32('padded_dense_features1'), await c.f32('padded_dense_features2'), { withMargin: true });
-  results.push(...(await checkMatch(c, 'padded_', m, [1])));
+  const p1 = await c.f32('padded_dense_features1');
+  const p2 = await c.f32('padded_dense_features2');
+  const direct = await matchExact(p1, p2, { withMargin: true });
+  results.push(...(await checkMatch(c, 'padded_', { ...(await matchRows(p1, p2)), margin: direct.margin }, [1])));
   return results;
 }
 
