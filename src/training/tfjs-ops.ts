@@ -79,11 +79,13 @@ export class TfjsOps implements TrainOps<tf.Tensor> {
   }
 
   /**
-   * Modulated deformable convolution (DCNv2, kernel 3, stride 1, pad 1) from gathers: for each output position,
-   * group g and tap t = 3i + j, the sample point is (y - 1 + i + dy, x - 1 + j + dx) in x's own grid; the four
-   * bilinear corners are gathered from x (a corner outside x contributes 0), weighted and multiplied by the mask,
-   * which yields the im2col matrix of the conv; one matmul with the weight finishes it. Differentiable w.r.t. x
-   * (through the gather), the offsets (through the bilinear weights), the mask and the weight.
+   * Modulated deformable convolution (DCNv2, kernel 3, stride 1, pad 1) from one gather: for each output position,
+   * group g and tap t = 3i + j, the sample point is (y - 1 + i + dy, x - 1 + j + dx) in x's own grid. The integer
+   * cell and the inside test of the four bilinear corners are computed on the host from the offset values (they
+   * carry no gradient, and keeping them off the tape keeps integer indices out of backprop); the corner weights
+   * (1 - ly or ly) x (1 - lx or lx) x mask stay on the graph. A corner outside x contributes 0. The weighted sum is
+   * the im2col matrix of the conv, and one matmul with the weight finishes it. Differentiable w.r.t. x (gather),
+   * the offsets (bilinear weights), the mask and the weight.
    */
   deformConv(x: tf.Tensor, offset: tf.Tensor, mask: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, groups: number): tf.Tensor {
     const [n, hx, wx, c] = x.shape as [number, number, number, number];
@@ -93,68 +95,30 @@ export class TfjsOps implements TrainOps<tf.Tensor> {
     if (no !== n) throw new Error(`deformConv: offset batch ${no} != input batch ${n}`);
     if (oc !== 2 * g * k || mask.shape[3] !== g * k) throw new Error(`deformConv: offset/mask channels ${oc}/${mask.shape[3]} do not match ${g} groups`);
     if (c % g !== 0) throw new Error(`deformConv: ${c} channels not divisible by ${g} groups`);
-    if (n * hx * wx * g >= 1 << 24) throw new Error('deformConv: input too large for float32 gather indices');
     const cg = c / g;
     const o = weight.shape[0]!;
+    const slots = n * h * w * g * k;
 
     const off = tf.reshape(offset, [n, h, w, g, k, 2]);
-    const [dy, dx] = tf.split(off, 2, 5).map((t) => tf.reshape(t, [n, h, w, g, k]));
-    const { baseY, baseX, rowBase } = this.deformGrid(n, h, w, g, hx, wx);
-    const py = tf.add(dy!, baseY);
-    const px = tf.add(dx!, baseX);
-    const y0 = tf.floor(py);
-    const x0 = tf.floor(px);
-    const ly = tf.sub(py, y0);
-    const lx = tf.sub(px, x0);
-    const m = tf.reshape(mask, [n, h, w, g, k]);
+    const [dy, dx] = tf.split(off, 2, 5).map((t) => tf.reshape(t, [slots]));
+    const cells = deformCells(dy!.dataSync() as Float32Array, dx!.dataSync() as Float32Array, n, h, w, g, hx, wx);
+    const ly = tf.sub(dy!, tf.tensor1d(cells.fracBaseY));
+    const lx = tf.sub(dx!, tf.tensor1d(cells.fracBaseX));
+    const oneMinusLy = tf.sub(1, ly);
+    const oneMinusLx = tf.sub(1, lx);
+    // Corner weights [4, slots] in corner order (0,0), (0,1), (1,0), (1,1), times inside, times the mask.
+    const bilinear = tf.stack([tf.mul(oneMinusLy, oneMinusLx), tf.mul(oneMinusLy, lx), tf.mul(ly, oneMinusLx), tf.mul(ly, lx)]);
+    const weights = tf.mul(tf.mul(bilinear, tf.tensor2d(cells.inside, [4, slots])), tf.reshape(mask, [1, slots]));
     const rows = tf.reshape(x, [n * hx * wx * g, cg]);
-
-    let cols: tf.Tensor | undefined;
-    for (const [a, b] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) {
-      const yi = a ? tf.add(y0, 1) : y0;
-      const xi = b ? tf.add(x0, 1) : x0;
-      const wy = a ? ly : tf.sub(1, ly);
-      const wxx = b ? lx : tf.sub(1, lx);
-      // Inside test with ops that all have gradients (comparisons and casts; no logical ops on the tape).
-      const inside = tf.mul(
-        tf.mul(tf.cast(tf.greaterEqual(yi, 0), 'float32'), tf.cast(tf.greaterEqual(hx - 1, yi), 'float32')),
-        tf.mul(tf.cast(tf.greaterEqual(xi, 0), 'float32'), tf.cast(tf.greaterEqual(wx - 1, xi), 'float32')),
-      );
-      const yc = tf.clipByValue(yi, 0, hx - 1);
-      const xc = tf.clipByValue(xi, 0, wx - 1);
-      const index = tf.cast(tf.add(rowBase, tf.mul(tf.add(tf.mul(yc, wx), xc), g)), 'int32');
-      const weightOf = tf.mul(tf.mul(wy, wxx), tf.mul(inside, m));
-      const sampled = tf.gather(rows, tf.reshape(index, [-1]));
-      const term = tf.mul(sampled, tf.reshape(weightOf, [-1, 1]));
-      cols = cols ? tf.add(cols, term) : term;
-    }
-    // cols rows: (n, y, x, g, t); columns c' -> im2col [n*h*w, (g, t, c')]. Weight stored [O, 3, 3, C] with
+    const sampled = tf.reshape(tf.gather(rows, tf.tensor1d(cells.index, 'int32')), [4, slots, cg]);
+    const cols = tf.sum(tf.mul(sampled, tf.reshape(weights, [4, slots, 1])), 0);
+    // cols rows: (n, y, x, g, t), columns c' -> im2col [n*h*w, (g, t, c')]. Weight stored [O, 3, 3, C] with
     // C = (g, c') -> [(g, t, c'), O].
-    const im2col = tf.reshape(cols!, [n * h * w, g * k * cg]);
+    const im2col = tf.reshape(cols, [n * h * w, g * k * cg]);
     const w2 = tf.reshape(tf.transpose(tf.reshape(weight, [o, k, g, cg]), [2, 1, 3, 0]), [g * k * cg, o]);
     let y = tf.matMul(im2col, w2);
     if (bias) y = tf.add(y, bias);
     return tf.reshape(y, [n, h, w, o]);
-  }
-
-  private deformGrid(n: number, h: number, w: number, g: number, hx: number, wx: number): { baseY: tf.Tensor; baseX: tf.Tensor; rowBase: tf.Tensor } {
-    const by = new Float32Array(h * w * 9);
-    const bx = new Float32Array(h * w * 9);
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        for (let t = 0; t < 9; t++) {
-          by[(y * w + x) * 9 + t] = y - 1 + Math.floor(t / 3);
-          bx[(y * w + x) * 9 + t] = x - 1 + (t % 3);
-        }
-      }
-    }
-    const rb = new Float32Array(n * g);
-    for (let b = 0; b < n; b++) for (let gg = 0; gg < g; gg++) rb[b * g + gg] = b * hx * wx * g + gg;
-    return {
-      baseY: tf.tensor(by, [1, h, w, 1, 9]),
-      baseX: tf.tensor(bx, [1, h, w, 1, 9]),
-      rowBase: tf.tensor(rb, [n, 1, 1, g, 1]),
-    };
   }
 
   relu(x: tf.Tensor): tf.Tensor { return tf.relu(x); }
@@ -213,4 +177,49 @@ export class TfjsOps implements TrainOps<tf.Tensor> {
   }
 
   globalAvgPool(x: tf.Tensor): tf.Tensor { return tf.mean(x, [1, 2], true); }
+}
+
+interface DeformCells {
+  /** Per slot: the sample cell's row (resp. column) minus the tap's base position, so `offset - fracBase` is the fraction. */
+  readonly fracBaseY: Float32Array;
+  readonly fracBaseX: Float32Array;
+  /** [4, slots] row index into x viewed as [N*Hx*Wx*G, C/G] (0 where the corner is outside). */
+  readonly index: Int32Array;
+  /** [4, slots] 1 where the corner is inside x, else 0. */
+  readonly inside: Float32Array;
+}
+
+/** Integer sample cells of every (n, y, x, g, t) slot of a deformable conv, from the offset values. */
+function deformCells(dy: Float32Array, dx: Float32Array, n: number, h: number, w: number, g: number, hx: number, wx: number): DeformCells {
+  const slots = dy.length;
+  const fracBaseY = new Float32Array(slots);
+  const fracBaseX = new Float32Array(slots);
+  const index = new Int32Array(4 * slots);
+  const inside = new Float32Array(4 * slots);
+  let s = 0;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        for (let gg = 0; gg < g; gg++) {
+          for (let t = 0; t < 9; t++, s++) {
+            const by = y - 1 + Math.floor(t / 3);
+            const bx = x - 1 + (t % 3);
+            const y0 = Math.floor(by + dy[s]!);
+            const x0 = Math.floor(bx + dx[s]!);
+            fracBaseY[s] = y0 - by;
+            fracBaseX[s] = x0 - bx;
+            for (let corner = 0; corner < 4; corner++) {
+              const yi = y0 + (corner >> 1);
+              const xi = x0 + (corner & 1);
+              if (yi >= 0 && yi < hx && xi >= 0 && xi < wx) {
+                index[corner * slots + s] = ((b * hx + yi) * wx + xi) * g + gg;
+                inside[corner * slots + s] = 1;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { fracBaseY, fracBaseX, index, inside };
 }

@@ -1,20 +1,35 @@
-// Owns the list of kernels refsr adds to the tfjs wasm backend for training, and their registration (skipped for a
-// kernel the installed backend already provides).
+// Owns the list of kernels refsr adds to (or fixes in) the tfjs wasm backend for training (and the one cpu-backend
+// fix), and their registration.
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
+import { resizeBilinearGradConfig, resizeBilinearGradCpuConfig } from './resize-bilinear-grad.ts';
+import { maxPoolGradConfig } from './max-pool-grad.ts';
 
-export const WASM_TRAINING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilterConfig, unsortedSegmentSumConfig];
+/** Kernels the wasm backend lacks: registered only when absent. */
+export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilterConfig, unsortedSegmentSumConfig];
+/** Kernels tfjs ships broken: always replaced. */
+export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [resizeBilinearGradConfig, resizeBilinearGradCpuConfig, maxPoolGradConfig];
 
-/** Registers the missing kernels; returns the names actually registered. */
+let replaced = false;
+
+/** Registers the missing kernels and replaces the broken ones; returns the names registered. */
 export function registerWasmTrainingKernels(): string[] {
   const added: string[] = [];
-  for (const k of WASM_TRAINING_KERNELS) {
+  for (const k of WASM_MISSING_KERNELS) {
     if (tf.getKernel(k.kernelName, k.backendName) !== undefined) continue;
     tf.registerKernel(k);
     added.push(k.kernelName);
+  }
+  if (!replaced) {
+    for (const k of WASM_REPLACED_KERNELS) {
+      if (tf.getKernel(k.kernelName, k.backendName) !== undefined) tf.unregisterKernel(k.kernelName, k.backendName);
+      tf.registerKernel(k);
+      added.push(k.kernelName);
+    }
+    replaced = true;
   }
   return added;
 }
