@@ -36,7 +36,7 @@ export function maxPoolGradFromOps(dy: tf.Tensor4D, input: tf.Tensor4D, output: 
     const first = tf.mul(isMax, tf.cast(tf.equal(earlier, 0), 'float32'));
     const g = tf.mul(first, tf.reshape(dy, [n * oh, ow, c, 1]));
     const back = tf.reshape(tf.transpose(tf.reshape(g, [n * oh, ow, c, fh, fw]), [0, 3, 1, 4, 2]), [n, oh * fh, ow * fw, c]);
-    return tf.pad(back, [[0, 0], [0, h - oh * fh], [0, w - ow * fw], [0, 0]]);
+    return tf.pad(back, [[0, 0], [0, h - oh * fh], [0, w - ow * fw], [0, 0]]) as tf.Tensor4D;
   });
 }
 
