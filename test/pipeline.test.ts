@@ -99,3 +99,26 @@ test('cancellation stops the work with an AbortError', async () => {
     await model.release();
   }
 });
+
+test('feature extraction in windows equals one whole-image pass', async () => {
+  const { extractInWindows } = await import('../src/pipeline/feature-tiles.ts');
+  const model = tinyModel();
+  try {
+    const img = toNCHW(texture(72, 56, 8));
+    const whole = await model.referenceFeatures(img);
+    const run = async (win: Float32Tensor) => {
+      const f = await model.referenceFeatures(win);
+      return { contras: f.contras, relu1_1: f.relu1_1, relu2_1: f.relu2_1, relu3_1: f.relu3_1 };
+    };
+    const tiled = await extractInWindows(img, { contras: 4, relu1_1: 1, relu2_1: 2, relu3_1: 4 }, run, { tile: 24, margin: 16 });
+    for (const k of ['contras', 'relu1_1', 'relu2_1', 'relu3_1'] as const) {
+      assert.deepEqual(tiled[k]!.shape, whole[k].shape);
+      let d = 0;
+      let m = 0;
+      for (let i = 0; i < whole[k].data.length; i++) { d = Math.max(d, Math.abs(tiled[k]!.data[i]! - whole[k].data[i]!)); m = Math.max(m, Math.abs(whole[k].data[i]!)); }
+      assert.ok(d <= 1e-5 * m, `${k}: windows differ by ${d} (max ${m})`);
+    }
+  } finally {
+    await model.release();
+  }
+});

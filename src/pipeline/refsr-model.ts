@@ -10,6 +10,7 @@ import { describeBundle, VGG_PREFIX, type BundleInfo } from '../models/model-bun
 import { readWeightFile } from '../weights/read-weight-file.ts';
 import type { WeightMap } from '../weights/weight-map.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
+import { extractInWindows } from './feature-tiles.ts';
 
 export interface ReferenceFeatures {
   /** Contrastive features (branch 2), [1, 256, H/4, W/4]. */
@@ -48,21 +49,26 @@ export class RefSRModel {
   }
 
   /** Contrastive branch 1 on the bicubic-upsampled input [1, 3, H, W] -> [1, 256, H/4, W/4]. */
-  async inputFeatures(up: Float32Tensor): Promise<Float32Tensor> {
-    const g = await this.session(`in:${up.shape}`, (ops) => ops.output(contrasBranch(ops, 1, ops.input('up', up.shape)), 'feat'));
-    return (await g.run({ up })).feat!;
+  async inputFeatures(up: Float32Tensor, signal?: AbortSignal): Promise<Float32Tensor> {
+    const o = await extractInWindows(up, { feat: 4 }, async (win) => {
+      const g = await this.session(`in:${win.shape}`, (ops) => ops.output(contrasBranch(ops, 1, ops.input('up', win.shape)), 'feat'));
+      return g.run({ up: win });
+    }, { signal });
+    return o.feat!;
   }
 
-  async referenceFeatures(ref: Float32Tensor): Promise<ReferenceFeatures> {
-    const g = await this.session(`ref:${ref.shape}`, (ops) => {
-      const x = ops.input('ref', ref.shape);
-      ops.output(contrasBranch(ops, 2, x), 'contras');
-      const v = vgg19Features(ops, VGG_PREFIX, x, this.info.vggInput);
-      ops.output(v.relu1_1, 'relu1_1');
-      ops.output(v.relu2_1, 'relu2_1');
-      ops.output(v.relu3_1, 'relu3_1');
-    });
-    const o = await g.run({ ref });
+  async referenceFeatures(ref: Float32Tensor, signal?: AbortSignal): Promise<ReferenceFeatures> {
+    const o = await extractInWindows(ref, { contras: 4, relu1_1: 1, relu2_1: 2, relu3_1: 4 }, async (win) => {
+      const g = await this.session(`ref:${win.shape}`, (ops) => {
+        const x = ops.input('ref', win.shape);
+        ops.output(contrasBranch(ops, 2, x), 'contras');
+        const v = vgg19Features(ops, VGG_PREFIX, x, this.info.vggInput);
+        ops.output(v.relu1_1, 'relu1_1');
+        ops.output(v.relu2_1, 'relu2_1');
+        ops.output(v.relu3_1, 'relu3_1');
+      });
+      return g.run({ ref: win });
+    }, { signal });
     return { contras: o.contras!, relu1_1: o.relu1_1!, relu2_1: o.relu2_1!, relu3_1: o.relu3_1! };
   }
 

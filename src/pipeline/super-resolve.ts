@@ -38,9 +38,9 @@ export async function superResolve(model: RefSRModel, lr: RgbImage, up: RgbImage
   const seconds: StageTimes = { features: 0, matching: 0, restoration: 0 };
   let t0 = performance.now();
   opts.onProgress?.('features', 0);
-  const inFeat = await model.inputFeatures(toNCHW(up));
+  const inFeat = await model.inputFeatures(toNCHW(up), opts.signal);
   opts.signal?.throwIfAborted();
-  const refFeat = await model.referenceFeatures(toNCHW(ref));
+  const refFeat = await model.referenceFeatures(toNCHW(ref), opts.signal);
   opts.onProgress?.('features', 1);
   seconds.features = (performance.now() - t0) / 1000;
 
