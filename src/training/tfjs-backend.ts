@@ -51,9 +51,14 @@ async function start(opts: TfjsInitOptions): Promise<TrainBackend> {
   if (wanted !== 'cpu') {
     try {
       setWasmPaths(wasmBinaryDir());
-      if (await tf.setBackend('wasm')) {
-        await tf.ready();
-        return 'wasm';
+      const restore = keepProcessHandlers();
+      try {
+        if (await tf.setBackend('wasm')) {
+          await tf.ready();
+          return 'wasm';
+        }
+      } finally {
+        restore();
       }
       throw new Error('tf.setBackend("wasm") returned false');
     } catch (e) {
@@ -64,6 +69,22 @@ async function start(opts: TfjsInitOptions): Promise<TrainBackend> {
   if (!(await tf.setBackend('cpu'))) throw new Error('tfjs cpu backend failed to start');
   await tf.ready();
   return 'cpu';
+}
+
+/**
+ * The Emscripten module of the wasm backend installs process-wide uncaughtException / unhandledRejection handlers
+ * that rethrow (printing its whole minified source with every crash). Remove whatever handlers appear while it starts.
+ */
+function keepProcessHandlers(): () => void {
+  type Listener = (...args: unknown[]) => void;
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const listeners = (e: string) => process.listeners(e as 'uncaughtException') as Listener[];
+  const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
+  return () => {
+    for (const e of events) {
+      for (const l of listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
+    }
+  };
 }
 
 /** Starts tfjs once per process and returns the active backend. */
