@@ -101,3 +101,30 @@ test('flow decodes with the reference grid and the tile pre-offset window equals
     }
   }
 });
+
+test('fast coarse-to-fine matching recovers a shifted reference and keeps exact scores', async () => {
+  const { matchCoarseToFine } = await import('../src/matching/coarse-to-fine.ts');
+  const rng = new SeededRandom(21);
+  const [c, h, w] = [16, 20, 24];
+  // Smooth random features so that neighbouring cells are similar (as real features are).
+  const base = randomFeatures(rng, c, h + 8, w + 10);
+  const smooth = new Float32Array(base.data.length);
+  const [H, W] = [h + 8, w + 10];
+  for (let k = 0; k < c; k++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    let s = 0;
+    for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += base.data[(k * H + Math.min(H - 1, Math.max(0, y + dy))) * W + Math.min(W - 1, Math.max(0, x + dx))]!;
+    smooth[(k * H + y) * W + x] = s;
+  }
+  const ref = { shape: [1, c, H, W], data: smooth };
+  const input = new Float32Array(c * h * w);
+  for (let k = 0; k < c; k++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) input[(k * h + y) * w + x] = smooth[(k * H + y + 5) * W + x + 7]!;
+  const fin = { shape: [1, c, h, w], data: input };
+  const exact = await matchRows(fin, ref);
+  const fast = await matchCoarseToFine(fin, ref);
+  let same = 0;
+  for (let i = 0; i < exact.index.length; i++) {
+    if (exact.index[i] === fast.index[i]) same++;
+    assert.ok(fast.score![i]! <= exact.score![i]! + 1e-5, 'fast never beats the exact optimum');
+  }
+  assert.ok(same / exact.index.length > 0.95, `fast found ${same} of ${exact.index.length} exact matches`);
+});

@@ -6,16 +6,23 @@ import type { RgbImage } from '../image/rgb-image.ts';
 import { toNCHW } from '../image/layout.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import { matchRows } from '../matching/correspondence.ts';
+import { matchCoarseToFine, EXACT_PAIR_LIMIT } from '../matching/coarse-to-fine.ts';
 import { flowFromIndex, type MatchIndex } from '../matching/pre-offset.ts';
 import { restoreTiled } from './restore-tiled.ts';
 import type { RefSRModel } from './refsr-model.ts';
 
 export type Stage = 'features' | 'matching' | 'restoration';
+export type MatchingMode = 'auto' | 'exact' | 'fast';
 
 export interface SuperResolveOptions {
   readonly tile?: number;
   readonly overlap?: number;
   readonly matchChunk?: number;
+  /**
+   * Correspondence search: 'exact' (the reference's full search), 'fast' (coarse-to-fine, see coarse-to-fine.ts),
+   * or 'auto' (default): exact up to EXACT_PAIR_LIMIT input x reference patch pairs, fast beyond.
+   */
+  readonly matching?: MatchingMode;
   readonly signal?: AbortSignal;
   readonly onProgress?: (stage: Stage, fraction: number) => void;
 }
@@ -27,6 +34,8 @@ export interface SuperResolveResult {
   readonly sr: Float32Tensor;
   readonly match: MatchIndex;
   readonly seconds: StageTimes;
+  /** The matching actually used ('auto' resolved). */
+  readonly matching: 'exact' | 'fast';
 }
 
 /**
@@ -45,10 +54,10 @@ export async function superResolve(model: RefSRModel, lr: RgbImage, up: RgbImage
   seconds.features = (performance.now() - t0) / 1000;
 
   t0 = performance.now();
-  const match = await matchRows(inFeat, refFeat.contras, {
-    chunk: opts.matchChunk, threads: model.threads, signal: opts.signal,
-    onProgress: (f) => opts.onProgress?.('matching', f),
-  });
+  const pairs = (inFeat.shape[2]! - 2) * (inFeat.shape[3]! - 2) * (refFeat.contras.shape[2]! - 2) * (refFeat.contras.shape[3]! - 2);
+  const mode = opts.matching === 'fast' || (opts.matching !== 'exact' && pairs > EXACT_PAIR_LIMIT) ? 'fast' : 'exact';
+  const matchOpts = { chunk: opts.matchChunk, threads: model.threads, signal: opts.signal, onProgress: (f: number) => opts.onProgress?.('matching', f) };
+  const match = mode === 'fast' ? await matchCoarseToFine(inFeat, refFeat.contras, matchOpts) : await matchRows(inFeat, refFeat.contras, matchOpts);
   seconds.matching = (performance.now() - t0) / 1000;
 
   t0 = performance.now();
@@ -57,5 +66,5 @@ export async function superResolve(model: RefSRModel, lr: RgbImage, up: RgbImage
     onProgress: (f) => opts.onProgress?.('restoration', f),
   });
   seconds.restoration = (performance.now() - t0) / 1000;
-  return { sr, match, seconds };
+  return { sr, match, seconds, matching: mode };
 }

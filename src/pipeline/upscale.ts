@@ -22,6 +22,7 @@ export interface UpscaleResult {
   readonly sr: RgbImage;
   readonly notes: string[];
   readonly seconds: StageTimes;
+  readonly matching: 'exact' | 'fast';
 }
 
 export class UpscaleInputError extends Error {
@@ -39,5 +40,7 @@ export async function upscale(model: RefSRModel, lr: RgbImage, refs: readonly { 
   const canvas = buildReferenceCanvas(refs, opts.refMaxPixels ?? DEFAULT_REF_MAX_PIXELS);
   const up = pilResizeBicubic(lr, lr.width * 4, lr.height * 4);
   const r = await superResolve(model, lr, up, canvas.image, opts);
-  return { sr: fromNCHW(r.sr), notes: canvas.notes, seconds: r.seconds };
+  const notes = [...canvas.notes];
+  if (r.matching === 'fast' && opts.matching !== 'fast') notes.push('large input x reference: used the fast coarse-to-fine matching (--matching exact forces the full search)');
+  return { sr: fromNCHW(r.sr), notes, seconds: r.seconds, matching: r.matching };
 }

@@ -12,6 +12,13 @@ import { DEFAULT_TILE, DEFAULT_OVERLAP } from '../../pipeline/restore-tiled.ts';
 import { createProgress } from '../progress.ts';
 import { intOption } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
+import type { MatchingMode } from '../../pipeline/super-resolve.ts';
+import { InvalidArgumentError } from 'commander';
+
+function matchingOption(v: string): MatchingMode {
+  if (v !== 'auto' && v !== 'exact' && v !== 'fast') throw new InvalidArgumentError('choose auto, exact or fast');
+  return v;
+}
 
 interface UpscaleFlags {
   ref: string[];
@@ -23,6 +30,7 @@ interface UpscaleFlags {
   maxInputPixels: number;
   maxPixels: number;
   threads?: number;
+  matching: MatchingMode;
   quiet?: boolean;
   json?: boolean;
 }
@@ -41,6 +49,7 @@ export function registerUpscale(program: Command): void {
     .option('--max-input-pixels <n>', 'largest accepted input', intOption, DEFAULT_MAX_INPUT_PIXELS)
     .option('--max-pixels <n>', 'largest image file decoded at all', intOption, DEFAULT_MAX_PIXELS)
     .option('--threads <n>', 'CPU threads (default: all cores)', intOption)
+    .option('--matching <mode>', 'correspondence search: auto | exact | fast (coarse-to-fine, for large images)', matchingOption, 'auto')
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, flags: UpscaleFlags, command: Command) => {
@@ -57,13 +66,13 @@ export function registerUpscale(program: Command): void {
       const model = await RefSRModel.load(modelPath, { threads: flags.threads });
       try {
         const result = await withCancellation((signal) => upscale(model, lr, refs, {
-          tile: flags.tile, overlap: flags.overlap, refMaxPixels: flags.refMaxPixels, maxInputPixels: flags.maxInputPixels,
+          tile: flags.tile, overlap: flags.overlap, matching: flags.matching, refMaxPixels: flags.refMaxPixels, maxInputPixels: flags.maxInputPixels,
           signal, onProgress: (stage, f) => progress.update(stage, f),
         }));
         progress.stop();
         for (const n of result.notes) progress.note(`note: ${n}`);
         await writeImage(flags.output, result.sr);
-        const summary = { input, refs: flags.ref, output: flags.output, model: modelPath, size: [result.sr.width, result.sr.height], seconds: result.seconds };
+        const summary = { input, refs: flags.ref, output: flags.output, model: modelPath, size: [result.sr.width, result.sr.height], matching: result.matching, seconds: result.seconds };
         if (flags.json) console.log(JSON.stringify(summary));
         else if (!flags.quiet) process.stderr.write(`wrote ${flags.output} (${result.sr.width}x${result.sr.height}) in ${(result.seconds.features + result.seconds.matching + result.seconds.restoration).toFixed(1)} s\n`);
       } finally {
