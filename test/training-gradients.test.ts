@@ -138,6 +138,18 @@ describe('gradients against finite differences', () => {
     }
   });
 
+  test('wasm kernel Conv2DBackpropInput (replaced): input gradients of conv2d, strides and paddings, odd sizes', (t) => {
+    if (backend !== 'wasm') return t.skip('wasm backend not active');
+    const rng = new Rng(24);
+    for (const [stride, pad] of [[1, 1], [2, 1], [1, 'valid'], [2, 'same'], [2, 'valid'], [1, 0], [3, 2]] as const) {
+      const x = randn(rng, [2, 7, 8, 3]);
+      const w = randn(rng, [3, 3, 3, 4]);
+      const err = directionalCheck((xx) => tf.conv2d(xx as tf.Tensor4D, w as tf.Tensor4D, stride, pad), [x], 0, new Rng(25), 0.5);
+      t.diagnostic(`stride ${stride} pad ${pad}: ${err.toExponential(2)}`);
+      assert.ok(err < 1e-2, `stride ${stride} pad ${pad}: ${err}`);
+    }
+  });
+
   test('wasm kernel UnsortedSegmentSum: gather gradients and negative ids', (t) => {
     if (backend !== 'wasm') return t.skip('wasm backend not active');
     const rng = new Rng(31);

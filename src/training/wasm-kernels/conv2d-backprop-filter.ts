@@ -1,7 +1,8 @@
 // Owns the `Conv2DBackpropFilter` kernel for the tfjs wasm backend (which ships none): the filter gradient of a 2-D
 // convolution as one small matmul per kernel tap, dW[i, j] = patch(x, i, j)^T . dy, where patch(x, i, j) is the
-// (strided) window of the padded input that tap (i, j) saw. Built from existing wasm kernels (pad, slice,
-// strided slice, batch matmul), so its cost is that of the forward convolution plus one copy of the input per tap.
+// (strided) window of the padded input that tap (i, j) saw. The input is transposed once to channels-first, so each
+// patch^T is a plain slice and every matmul takes the fast untransposed path (wasm's transposeA matmul is ~6x
+// slower). Built from existing wasm kernels (pad, transpose, slice, strided slice, matmul).
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
@@ -34,14 +35,15 @@ export function conv2dBackpropFilterFromOps(x: tf.Tensor4D, dy: tf.Tensor4D, att
     const dy2 = tf.reshape(dys, [rows, outChannels]);
     const spanH = (outHeight - 1) * strideHeight + 1;
     const spanW = (outWidth - 1) * strideWidth + 1;
+    const xT = tf.transpose(xp, [3, 0, 1, 2]); // [inC, N, Hp, Wp]
     const taps: tf.Tensor2D[] = [];
     for (let i = 0; i < filterHeight; i++) {
       for (let j = 0; j < filterWidth; j++) {
-        let patch: tf.Tensor4D = tf.slice(xp, [0, i, j, 0], [batchSize, spanH, spanW, inChannels]);
+        let patch: tf.Tensor4D = tf.slice(xT, [0, 0, i, j], [inChannels, batchSize, spanH, spanW]);
         if (strideHeight > 1 || strideWidth > 1) {
-          patch = tf.stridedSlice(patch, [0, 0, 0, 0], [batchSize, spanH, spanW, inChannels], [1, strideHeight, strideWidth, 1]) as tf.Tensor4D;
+          patch = tf.stridedSlice(patch, [0, 0, 0, 0], [inChannels, batchSize, spanH, spanW], [1, 1, strideHeight, strideWidth]) as tf.Tensor4D;
         }
-        taps.push(tf.matMul(tf.reshape(patch, [rows, inChannels]), dy2, true, false));
+        taps.push(tf.matMul(tf.reshape(patch, [inChannels, rows]), dy2));
       }
     }
     return tf.reshape(tf.stack(taps), [filterHeight, filterWidth, inChannels, outChannels]);

@@ -7,11 +7,12 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 import { resizeBilinearGradConfig, resizeBilinearGradCpuConfig } from './resize-bilinear-grad.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
 
 /** Kernels the wasm backend lacks: registered only when absent. */
 export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilterConfig, unsortedSegmentSumConfig];
-/** Kernels tfjs ships broken: always replaced. */
-export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [resizeBilinearGradConfig, resizeBilinearGradCpuConfig, maxPoolGradConfig];
+/** Kernels tfjs ships broken (or far too slow): always replaced. */
+export const WASM_REPLACED_KERNELS: readonly KernelConfig[] = [resizeBilinearGradConfig, resizeBilinearGradCpuConfig, maxPoolGradConfig, conv2dBackpropInputConfig];
 
 let replaced = false;
 
