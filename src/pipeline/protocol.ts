@@ -35,7 +35,8 @@ export interface ProtocolResult extends SuperResolveResult {
 
 export async function runProtocol(model: RefSRModel, hr: RgbImage, ref: RgbImage, opts: SuperResolveOptions = {}): Promise<ProtocolResult> {
   const inputs = prepareProtocol(hr, ref);
-  const r = await superResolve(model, inputs.lr, inputs.up, inputs.ref, opts);
+  // The paper's protocol is the exact search unless the caller asks otherwise.
+  const r = await superResolve(model, inputs.lr, inputs.up, inputs.ref, { ...opts, matching: opts.matching ?? 'exact' });
   const full = fromNCHW(r.sr);
   return { ...r, inputs, srImage: crop(full, 0, 0, inputs.gt.width, inputs.gt.height) };
 }
