@@ -22,7 +22,7 @@ function dilate(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const spread = tf.pad(tf.reshape(x, [n * h, 1, w, 1, c]), [[0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
   const full = tf.reshape(spread, [n, h * sh, w * sw, c]);
-  return tf.slice(full, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
+  return tf.slice(full, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]) as tf.Tensor4D;
 }
 
 /** dx [N, H, W, inC] of conv2d(x, filter) given dy; filter HWIO; x and dy in `dataFormat`. */
