@@ -79,9 +79,9 @@ export async function run(c: GoldenCase): Promise<CheckResult[]> {
     vggOps.params.dispose();
   }
   const dWeights = await weightsAt(join(c.dir, 'd_weights.safetensors'));
-  const ndf = dWeights.get('conv_block1.0.weight')!.shape[0]!;
+  const [ndf, inChannels] = dWeights.get('conv_block1.0.weight')!.shape as [number, number];
   const dOps = new TfjsOps(new ParamStore({ source: dWeights.lookup }));
-  const critic = (x: tf.Tensor) => imageDiscriminator(dOps, x, ndf);
+  const critic = (x: tf.Tensor) => imageDiscriminator(dOps, x, ndf, inChannels);
   inScope(() => {
     const dReal = critic(real!);
     const dFake = critic(fake!);
