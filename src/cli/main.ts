@@ -6,11 +6,14 @@ import { Command, CommanderError } from 'commander';
 import { registerUpscale } from './commands/upscale.ts';
 import { registerEval } from './commands/eval.ts';
 import { registerConvert } from './commands/convert.ts';
+import { registerMatch } from './commands/match.ts';
+import { registerRobustness } from './commands/robustness.ts';
 import { CancelledError } from './cancellation.ts';
 
 const EXPECTED_ERRORS = new Set([
   'ImageInputError', 'WeightFileError', 'OutputWriteError', 'ModelNotFoundError', 'ModelFileError', 'MissingWeightError',
   'UpscaleInputError', 'DatasetError', 'MetricSizeError', 'ConvertError',
+  'MatchInputError',
 ]);
 
 export function buildProgram(): Command {
@@ -20,6 +23,8 @@ export function buildProgram(): Command {
   registerUpscale(program);
   registerEval(program);
   registerConvert(program);
+  registerMatch(program);
+  registerRobustness(program);
   return program;
 }
 

@@ -1,23 +1,33 @@
-// Owns `refsr eval DIR --protocol wrsr|cufed5 --model M`: the paper's test protocol over a dataset folder, per-image
-// and mean PSNR/SSIM-Y (with the bicubic baseline), JSON report and optional CSV.
+// Owns `refsr eval DIR --protocol P --model M`: the paper's test protocol over a dataset folder (WR-SR, CUFED5 at one
+// reference level or all five, a pairs file, the Urban100 / Manga109 single-image-set conventions), per-image and
+// mean PSNR/SSIM-Y with the bicubic baseline, JSON report, optional CSV and self-contained HTML report.
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { RefSRModel } from '../../pipeline/refsr-model.ts';
 import { resolveModel } from '../../pipeline/model-registry.ts';
-import { listPairs, PROTOCOLS, type Protocol } from '../../eval/datasets.ts';
+import { DatasetError, listPairs, PROTOCOLS, type EvalPair, type Protocol } from '../../eval/datasets.ts';
 import { evaluate, writeReport } from '../../eval/evaluate.ts';
+import { makeThumbnails, type Thumbnails } from '../../report/thumbnails.ts';
+import { thumbnailKey, writeEvalHtml } from '../../report/eval-html.ts';
 import { createProgress } from '../progress.ts';
 import { intOption } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
 
 interface EvalFlags {
-  protocol: Protocol;
+  protocol?: Protocol;
   model?: string;
   report: string;
   csv?: string;
+  html?: string;
   limit?: number;
   refLevel: number;
+  allLevels?: boolean;
+  pairs?: string;
+  inputRoot?: string;
+  refRoot?: string;
+  seed: number;
+  crop?: number;
   shuffleRefs?: boolean;
   threads?: number;
   quiet?: boolean;
@@ -28,39 +38,78 @@ function protocolOption(v: string): Protocol {
   return v as Protocol;
 }
 
+/** The first `limit` inputs (with every level of each when levels are evaluated). */
+export function limitPairs(pairs: EvalPair[], limit: number | undefined): EvalPair[] {
+  if (limit === undefined) return pairs;
+  const keep = new Set<string>();
+  for (const p of pairs) {
+    if (keep.size >= limit) break;
+    keep.add(p.hr);
+  }
+  return pairs.filter((p) => keep.has(p.hr));
+}
+
 export function registerEval(program: Command): void {
   program
     .command('eval')
     .description("evaluate a model with the paper's protocol (x4 bicubic LR from HR, Y-channel PSNR/SSIM, crop 4)")
     .argument('<dataset>', 'dataset folder')
-    .requiredOption('-p, --protocol <name>', `dataset layout: ${PROTOCOLS.join(' | ')}`, protocolOption)
+    .option('-p, --protocol <name>', `dataset layout: ${PROTOCOLS.join(' | ')} (pairs is implied by --pairs)`, protocolOption)
     .option('-m, --model <name|path>', 'bundled model name or model file')
     .option('--report <file>', 'JSON report path', 'eval-report.json')
     .option('--csv <file>', 'also write per-image CSV')
-    .option('--limit <n>', 'evaluate only the first N pairs', intOption)
+    .option('--html <file>', 'also write a self-contained HTML report with thumbnails and charts')
+    .option('--limit <n>', 'evaluate only the first N inputs', intOption)
     .option('--ref-level <n>', 'CUFED5 reference level (1..5)', intOption, 1)
+    .option('--all-levels', 'CUFED5: evaluate every reference level 1..5 and report each')
+    .option('--pairs <file>', 'pairs file: one "INPUT REF" line per pair (as the reference implementation\'s *_pairs.txt)')
+    .option('--input-root <dir>', 'pairs: folder the input paths are relative to (default DATASET/input or DATASET)')
+    .option('--ref-root <dir>', 'pairs: folder the reference paths are relative to (default DATASET/ref or DATASET)')
+    .option('--seed <n>', 'manga109: seed of the random reference choice', intOption, 1)
+    .option('--crop <px>', 'smoke runs only (not the paper protocol): centre-crop input and reference to at most PX a side', intOption)
     .option('--shuffle-refs', "give each image another pair's reference (how much does the reference matter?)")
     .option('--threads <n>', 'CPU threads', intOption)
     .option('-q, --quiet', 'no progress output')
-    .action(async (dataset: string, flags: EvalFlags) => {
-      let pairs = listPairs(dataset, flags.protocol, { refLevel: flags.refLevel });
-      if (flags.limit !== undefined) pairs = pairs.slice(0, flags.limit);
+    .action(async (dataset: string, flags: EvalFlags, command: Command) => {
+      const protocol: Protocol | undefined = flags.protocol ?? (flags.pairs ? 'pairs' : undefined);
+      if (!protocol) command.error(`error: choose a protocol with --protocol (${PROTOCOLS.join(', ')}) or give a pairs file with --pairs`, { exitCode: 2 });
+      if (flags.allLevels && protocol !== 'cufed5') throw new DatasetError('--all-levels applies to the cufed5 protocol only');
+      if (flags.crop !== undefined && flags.crop < 16) throw new DatasetError(`--crop must be at least 16 px, got ${flags.crop}`);
+      if (flags.pairs && protocol !== 'pairs') throw new DatasetError(`--pairs applies to the pairs protocol, not ${protocol}`);
+      const pairs = limitPairs(listPairs(dataset, protocol!, {
+        refLevel: flags.allLevels ? 'all' : flags.refLevel, pairsFile: flags.pairs, inputRoot: flags.inputRoot, refRoot: flags.refRoot, seed: flags.seed,
+      }), flags.limit);
       const modelPath = resolveModel(flags.model);
       const model = await RefSRModel.load(modelPath, { threads: flags.threads });
       const progress = createProgress({ quiet: flags.quiet });
+      const thumbs = new Map<string, Thumbnails>();
+      const options = {
+        ...(protocol === 'cufed5' ? { refLevel: flags.allLevels ? 'all' : flags.refLevel } : {}),
+        ...(protocol === 'manga109' ? { seed: flags.seed } : {}),
+        ...(flags.pairs ? { pairs: flags.pairs } : {}),
+        ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+        ...(flags.shuffleRefs ? { shuffleRefs: true } : {}),
+        ...(flags.crop ? { crop: flags.crop } : {}),
+      };
       try {
-        const report = await withCancellation((signal) => evaluate(model, pairs, { protocol: flags.protocol, dataset, model: modelPath }, {
-          signal, shuffleRefs: flags.shuffleRefs,
+        const report = await withCancellation((signal) => evaluate(model, pairs, { protocol: protocol!, dataset, model: modelPath, options }, {
+          signal, shuffleRefs: flags.shuffleRefs, crop: flags.crop,
           onProgress: (f) => progress.update('eval', f),
+          onOutputs: flags.html ? async (_p, r, images) => { thumbs.set(thumbnailKey(r), await makeThumbnails(images)); } : undefined,
           onImage: (done, total, r) => {
-            progress.note(`${r.name.padEnd(12)} ${done}/${total}  PSNR-Y ${r.refsr.psnrY.toFixed(2)} SSIM-Y ${r.refsr.ssimY.toFixed(4)}  (bicubic ${r.bicubic.psnrY.toFixed(2)} / ${r.bicubic.ssimY.toFixed(4)})  ${r.seconds.toFixed(1)} s`);
+            const name = r.level !== undefined ? `${r.name} L${r.level}` : r.name;
+            progress.note(`${name.padEnd(12)} ${done}/${total}  PSNR-Y ${r.refsr.psnrY.toFixed(2)} SSIM-Y ${r.refsr.ssimY.toFixed(4)}  (bicubic ${r.bicubic.psnrY.toFixed(2)} / ${r.bicubic.ssimY.toFixed(4)})  ${r.seconds.toFixed(1)} s`);
           },
         }));
         progress.stop();
         await writeReport(report, flags.report, flags.csv);
+        if (flags.html) await writeEvalHtml(flags.html, report, thumbs);
         const m = report.mean;
+        for (const l of report.byLevel ?? []) {
+          console.log(`level ${l.level}: ${l.images} images  refsr PSNR-Y ${l.refsr.psnrY.toFixed(3)} dB  SSIM-Y ${l.refsr.ssimY.toFixed(4)}  |  bicubic ${l.bicubic.psnrY.toFixed(3)} dB  ${l.bicubic.ssimY.toFixed(4)}`);
+        }
         console.log(`${report.images} images  refsr PSNR-Y ${m.refsr.psnrY.toFixed(3)} dB  SSIM-Y ${m.refsr.ssimY.toFixed(4)}  |  bicubic ${m.bicubic.psnrY.toFixed(3)} dB  ${m.bicubic.ssimY.toFixed(4)}  |  ${m.seconds.toFixed(1)} s/image`);
-        console.log(`report: ${flags.report}${flags.csv ? `, ${flags.csv}` : ''}`);
+        console.log(`report: ${[flags.report, flags.csv, flags.html].filter(Boolean).join(', ')}`);
       } finally {
         progress.stop();
         await model.release();

@@ -1,0 +1,120 @@
+// Owns the self-contained HTML report of an evaluation run: summary table (refsr vs bicubic, per CUFED5 level when
+// present), inline SVG charts (per-image PSNR-Y, per-level PSNR-Y), and a per-image table with embedded PNG
+// thumbnails (reference and ground-truth overviews with the detail window marked, and the same detail crop of
+// bicubic / refsr / ground truth). No external resources: one file that opens anywhere. Written atomically.
+
+import { writeFileAtomic } from '../io/atomic-write.ts';
+import { barChartSvg } from '../viz/charts.ts';
+import { esc } from '../viz/raster.ts';
+import type { EvalReport, ImageResult } from '../eval/evaluate.ts';
+import type { Thumbnails } from './thumbnails.ts';
+
+export function thumbnailKey(r: { name: string; level?: number }): string {
+  return `${r.name}|${r.level ?? ''}`;
+}
+
+const n2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+const n4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
+const signed = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(2)}` : 'n/a');
+
+const CSS = `
+body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;margin:24px;color:#111;background:#fff}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
+.meta{color:#555;font-size:13px;margin-bottom:12px}
+table{border-collapse:collapse;font-size:13px}
+th,td{border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:middle}
+th{background:#f0f0f0} td.l,th.l{text-align:left}
+.gain-pos{color:#1a7f1a} .gain-neg{color:#b00020}
+.charts{display:flex;flex-wrap:wrap;gap:12px}
+.charts svg{display:block;max-width:100%;height:auto}
+.thumbs{display:flex;gap:6px;align-items:flex-end}
+.thumbs figure{margin:0;text-align:center;font-size:11px;color:#444}
+.thumbs img{display:block;border:1px solid #999}
+.crop img{width:128px;height:128px;image-rendering:pixelated}
+.ov{position:relative;display:inline-block}
+.ov .win{position:absolute;border:2px solid #ff2d2d;box-sizing:border-box}
+`;
+
+function summaryTable(r: EvalReport): string {
+  const rows = [`<tr><th class="l">method</th><th>PSNR-Y (dB)</th><th>SSIM-Y</th><th>PSNR-RGB (dB)</th></tr>`,
+    `<tr><td class="l">refsr</td><td>${n2(r.mean.refsr.psnrY)}</td><td>${n4(r.mean.refsr.ssimY)}</td><td>${n2(r.mean.refsr.psnrRgb)}</td></tr>`,
+    `<tr><td class="l">bicubic</td><td>${n2(r.mean.bicubic.psnrY)}</td><td>${n4(r.mean.bicubic.ssimY)}</td><td>${n2(r.mean.bicubic.psnrRgb)}</td></tr>`];
+  let out = `<table id="summary">${rows.join('')}</table><p class="meta">${r.images} image runs, ${r.mean.seconds.toFixed(2)} s per image (refsr)</p>`;
+  if (r.byLevel?.length) {
+    out += `<h2>By reference level</h2><table id="levels"><tr><th>level</th><th>images</th><th>refsr PSNR-Y</th><th>refsr SSIM-Y</th><th>bicubic PSNR-Y</th><th>bicubic SSIM-Y</th><th>gain (dB)</th></tr>`;
+    for (const l of r.byLevel) {
+      const gain = l.refsr.psnrY - l.bicubic.psnrY;
+      out += `<tr><td>${l.level}</td><td>${l.images}</td><td>${n2(l.refsr.psnrY)}</td><td>${n4(l.refsr.ssimY)}</td><td>${n2(l.bicubic.psnrY)}</td><td>${n4(l.bicubic.ssimY)}</td><td class="${gain >= 0 ? 'gain-pos' : 'gain-neg'}">${signed(gain)}</td></tr>`;
+    }
+    out += '</table>';
+  }
+  return out;
+}
+
+function charts(r: EvalReport): string {
+  const label = (i: ImageResult) => (i.level !== undefined ? `${i.name}/L${i.level}` : i.name);
+  const per = r.perImage;
+  const width = Math.min(1400, Math.max(560, 90 + per.length * 28));
+  const out: string[] = [barChartSvg({
+    title: 'PSNR-Y per image', categories: per.map(label), yLabel: 'PSNR-Y (dB)', width, height: 340, yMin: 'auto',
+    series: [{ name: 'refsr', values: per.map((i) => i.refsr.psnrY), color: '#d62728' }, { name: 'bicubic', values: per.map((i) => i.bicubic.psnrY), color: '#7f7f7f' }],
+  }).svg, barChartSvg({
+    title: 'SSIM-Y per image', categories: per.map(label), yLabel: 'SSIM-Y', width, height: 300, yMin: 'auto', decimals: 3,
+    series: [{ name: 'refsr', values: per.map((i) => i.refsr.ssimY), color: '#d62728' }, { name: 'bicubic', values: per.map((i) => i.bicubic.ssimY), color: '#7f7f7f' }],
+  }).svg];
+  if (r.byLevel?.length) {
+    out.push(barChartSvg({
+      title: 'PSNR-Y by reference level', categories: r.byLevel.map((l) => `level ${l.level}`), yLabel: 'PSNR-Y (dB)', width: 560, height: 320, yMin: 'auto',
+      series: [{ name: 'refsr', values: r.byLevel.map((l) => l.refsr.psnrY), color: '#d62728' }, { name: 'bicubic', values: r.byLevel.map((l) => l.bicubic.psnrY), color: '#7f7f7f' }],
+    }).svg);
+  }
+  return `<div class="charts">${out.join('\n')}</div>`;
+}
+
+function thumbCells(t: Thumbnails | undefined): string {
+  if (!t) return '<td class="l">(no pictures)</td>';
+  const [ow, oh] = t.overviewSize;
+  const sx = ow / t.gtSize[0];
+  const sy = oh / t.gtSize[1];
+  const win = `left:${(t.window.x * sx).toFixed(1)}px;top:${(t.window.y * sy).toFixed(1)}px;width:${Math.max(4, t.window.size * sx).toFixed(1)}px;height:${Math.max(4, t.window.size * sy).toFixed(1)}px`;
+  return `<td class="l"><div class="thumbs">
+<figure><img src="${t.ref}" alt="reference"><figcaption>reference</figcaption></figure>
+<figure><span class="ov"><img src="${t.overview}" width="${ow}" height="${oh}" alt="ground truth"><span class="win" style="${win}"></span></span><figcaption>ground truth</figcaption></figure>
+<figure class="crop"><img src="${t.bicubic}" alt="bicubic crop"><figcaption>bicubic</figcaption></figure>
+<figure class="crop"><img src="${t.refsr}" alt="refsr crop"><figcaption>refsr</figcaption></figure>
+<figure class="crop"><img src="${t.gt}" alt="ground truth crop"><figcaption>ground truth</figcaption></figure>
+</div></td>`;
+}
+
+function imageTable(r: EvalReport, thumbs: ReadonlyMap<string, Thumbnails>): string {
+  const levels = r.perImage.some((i) => i.level !== undefined);
+  const head = `<tr><th class="l">image</th><th class="l">reference</th>${levels ? '<th>level</th>' : ''}<th>size</th><th>refsr PSNR-Y</th><th>refsr SSIM-Y</th><th>bicubic PSNR-Y</th><th>bicubic SSIM-Y</th><th>gain</th><th>time (s)</th><th class="l">pictures (detail crops enlarged to 128 px, pixelated)</th></tr>`;
+  const rows = r.perImage.map((i) => {
+    const gain = i.refsr.psnrY - i.bicubic.psnrY;
+    return `<tr><td class="l">${esc(i.name)}</td><td class="l">${esc(i.ref)}</td>${levels ? `<td>${i.level ?? ''}</td>` : ''}<td>${i.size[0]}x${i.size[1]}</td><td>${n2(i.refsr.psnrY)}</td><td>${n4(i.refsr.ssimY)}</td><td>${n2(i.bicubic.psnrY)}</td><td>${n4(i.bicubic.ssimY)}</td><td class="${gain >= 0 ? 'gain-pos' : 'gain-neg'}">${signed(gain)}</td><td>${i.seconds.toFixed(2)}</td>${thumbCells(thumbs.get(thumbnailKey(i)))}</tr>`;
+  });
+  return `<table id="images">${head}${rows.join('\n')}</table>`;
+}
+
+export function renderEvalHtml(r: EvalReport, thumbs: ReadonlyMap<string, Thumbnails> = new Map(), opts: { generated?: Date } = {}): string {
+  const when = (opts.generated ?? new Date()).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>refsr evaluation: ${esc(r.protocol)} on ${esc(r.dataset)}</title><style>${CSS}</style></head>
+<body>
+<h1>refsr evaluation: ${esc(r.protocol)}</h1>
+<div class="meta">dataset <b>${esc(r.dataset)}</b> &middot; model <b>${esc(r.model)}</b> &middot; generated ${esc(when)}<br>
+Protocol: HR mod-cropped to 4, LR = Pillow bicubic /4, bicubic baseline = Pillow bicubic x4 of the same LR; PSNR/SSIM on Y, 4 px border cropped.</div>
+<h2>Summary</h2>
+${summaryTable(r)}
+<h2>Charts</h2>
+${charts(r)}
+<h2>Per image</h2>
+${imageTable(r, thumbs)}
+</body></html>
+`;
+}
+
+export async function writeEvalHtml(path: string, r: EvalReport, thumbs: ReadonlyMap<string, Thumbnails>): Promise<void> {
+  await writeFileAtomic(path, renderEvalHtml(r, thumbs));
+}
