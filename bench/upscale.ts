@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { bundleSpec, METADATA_KEYS, describeBundle } from '../src/models/model-bundle.ts';
-import { initWeights, SeededRandom } from '../src/models/init-weights.ts';
+import { initWeights } from '../src/models/init-weights.ts';
+import { Rng } from '../src/random/rng.ts';
 import { RESTORATION_VARIANTS, restorationNet, type RestorationVariant } from '../src/models/restoration-net.ts';
 import { WeightMap } from '../src/weights/weight-map.ts';
 import { RefSRModel } from '../src/pipeline/refsr-model.ts';
@@ -27,7 +28,7 @@ const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 
 function photoLike(w: number, h: number, seed: number, shift = 0): RgbImage {
-  const rng = new SeededRandom(seed);
+  const rng = new Rng(seed);
   const img = rgbImage(w, h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
     const u = x + shift;
@@ -61,7 +62,7 @@ function restorationFlops(model: RefSRModel, h: number, w: number): number {
 }
 
 async function plainConvGflops(h: number, w: number): Promise<number> {
-  const rng = new SeededRandom(2);
+  const rng = new Rng(2);
   const rnd = (shape: readonly number[]) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()) });
   const ops = new OnnxOps((_n, s) => rnd(s));
   const x = ops.input('x', [1, 64, h, w]);
@@ -110,7 +111,7 @@ function round(r: Record<string, number | string>) {
 }
 
 async function runMatchingMemory(side: number) {
-  const rng = new SeededRandom(5);
+  const rng = new Rng(5);
   const feat = () => ({ shape: [1, 256, side / 4, side / 4], data: Float32Array.from({ length: 256 * (side / 4) ** 2 }, () => rng.normal()) });
   const a = feat();
   const b = feat();

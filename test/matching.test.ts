@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchExact, matchRows } from '../src/matching/correspondence.ts';
 import { flowFromIndex, preOffsetOfficial, toDcnLayout, dcnPreOffsetWindow } from '../src/matching/pre-offset.ts';
-import { SeededRandom } from '../src/models/init-weights.ts';
+import { Rng } from '../src/random/rng.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
 
-function randomFeatures(rng: SeededRandom, c: number, h: number, w: number): Float32Tensor {
+function randomFeatures(rng: Rng, c: number, h: number, w: number): Float32Tensor {
   const data = new Float32Array(c * h * w);
   for (let i = 0; i < data.length; i++) data[i] = rng.normal();
   return { shape: [1, c, h, w], data };
@@ -53,7 +53,7 @@ function bruteForce(fin: Float32Tensor, fref: Float32Tensor): Int32Array {
 }
 
 test('matching equals brute force for a reference larger and smaller than the input, any chunk size', async () => {
-  const rng = new SeededRandom(11);
+  const rng = new Rng(11);
   for (const [h, w, hr, wr] of [[7, 9, 11, 6], [10, 8, 5, 13]] as const) {
     const fin = randomFeatures(rng, 16, h, w);
     const fref = randomFeatures(rng, 16, hr, wr);
@@ -69,7 +69,7 @@ test('matching equals brute force for a reference larger and smaller than the in
 });
 
 test('exact ties resolve to the earliest reference patch, across chunks too', async () => {
-  const rng = new SeededRandom(5);
+  const rng = new Rng(5);
   const fin = randomFeatures(rng, 8, 5, 5);
   // Reference: the input tiled twice side by side; every input patch appears at two reference positions.
   const [c, h, w] = [8, 5, 5];
@@ -104,7 +104,7 @@ test('flow decodes with the reference grid and the tile pre-offset window equals
 
 test('fast coarse-to-fine matching recovers a shifted reference and keeps exact scores', async () => {
   const { matchCoarseToFine } = await import('../src/matching/coarse-to-fine.ts');
-  const rng = new SeededRandom(21);
+  const rng = new Rng(21);
   const [c, h, w] = [16, 20, 24];
   // Smooth random features so that neighbouring cells are similar (as real features are).
   const base = randomFeatures(rng, c, h + 8, w + 10);

@@ -9,11 +9,11 @@ import { upscale, UpscaleInputError } from '../src/pipeline/upscale.ts';
 import { buildReferenceCanvas } from '../src/pipeline/reference-canvas.ts';
 import { rgbImage, type RgbImage } from '../src/image/rgb-image.ts';
 import { toNCHW } from '../src/image/layout.ts';
-import { SeededRandom } from '../src/models/init-weights.ts';
+import { Rng } from '../src/random/rng.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
 
 function texture(w: number, h: number, seed: number): RgbImage {
-  const rng = new SeededRandom(seed);
+  const rng = new Rng(seed);
   const img = rgbImage(w, h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
     img.data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, 128 + 60 * Math.sin((x + 3 * c) / 3) * Math.cos(y / 4) + 20 * rng.normal()));
@@ -22,7 +22,7 @@ function texture(w: number, h: number, seed: number): RgbImage {
 }
 
 function randomFeatures(shape: number[], seed: number): Float32Tensor {
-  const rng = new SeededRandom(seed);
+  const rng = new Rng(seed);
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = Math.abs(rng.normal());
   return { shape, data };
@@ -48,7 +48,7 @@ for (const lowering of ['gridsample', 'auto'] as const) test(`a tile computes wh
     const lr = toNCHW(texture(w, h, 1));
     // A reference of a different size than the input: 18 x 30 LR cells.
     const ref = { contras: randomFeatures([1, 256, 18, 30], 2), relu3_1: randomFeatures([1, 256, 18, 30], 3), relu2_1: randomFeatures([1, 128, 36, 60], 4), relu1_1: randomFeatures([1, 64, 72, 120], 5) };
-    const rng = new SeededRandom(9);
+    const rng = new Rng(9);
     const flow: Float32Tensor = { shape: [1, h, w, 2], data: new Float32Array(h * w * 2).map(() => Math.round(rng.normal() * 5)) };
     const whole = await model.restore(tileInputs(lr, ref, flow, 0, 0, h, w));
     const [ty, tx, th, tw] = [4, 6, 26, 26];

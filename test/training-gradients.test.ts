@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initTfjs } from '../src/training/tfjs-backend.ts';
 import { TfjsOps, inScope } from '../src/training/tfjs-ops.ts';
 import { ParamStore } from '../src/training/param-store.ts';
-import { Rng } from '../src/training/random.ts';
+import { Rng } from '../src/random/rng.ts';
 import { conv2dBackpropFilterFromOps } from '../src/training/wasm-kernels/conv2d-backprop-filter.ts';
 import { unsortedSegmentSumFromOps } from '../src/training/wasm-kernels/unsorted-segment-sum.ts';
 

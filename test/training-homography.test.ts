@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GoldenCase } from '../src/golden/case-files.ts';
 import { run } from '../src/golden/cases/homography.ts';
 import { drawPair, getPerspectiveTransform, invert3x3, pairGeometry, warpPerspective } from '../src/training/data/homography.ts';
-import { Rng } from '../src/training/random.ts';
+import { Rng } from '../src/random/rng.ts';
 import { goldenDir, goldenSkip } from './support/shared.ts';
 
 describe('golden homography', { skip: goldenSkip }, () => {

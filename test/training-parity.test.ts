@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initTfjs } from '../src/training/tfjs-backend.ts';
 import { TfjsOps, fromNCHW, toNCHW, inScope } from '../src/training/tfjs-ops.ts';
 import { ParamStore } from '../src/training/param-store.ts';
-import { Rng } from '../src/training/random.ts';
+import { Rng } from '../src/random/rng.ts';
 import { OnnxOps, type Sym } from '../src/graph/onnx-ops.ts';
 import { OrtGraph } from '../src/graph/ort-session.ts';
 import type { Ops } from '../src/graph/ops.ts';

@@ -8,12 +8,13 @@ import { registerEval } from './commands/eval.ts';
 import { registerConvert } from './commands/convert.ts';
 import { registerMatch } from './commands/match.ts';
 import { registerRobustness } from './commands/robustness.ts';
+import { registerTrain } from './commands/train.ts';
 import { CancelledError } from './cancellation.ts';
 
 const EXPECTED_ERRORS = new Set([
   'ImageInputError', 'WeightFileError', 'OutputWriteError', 'ModelNotFoundError', 'ModelFileError', 'MissingWeightError',
   'UpscaleInputError', 'DatasetError', 'MetricSizeError', 'ConvertError',
-  'MatchInputError',
+  'MatchInputError', 'TrainConfigError', 'TrainingDataError', 'CheckpointError',
 ]);
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerConvert(program);
   registerMatch(program);
   registerRobustness(program);
+  registerTrain(program);
   return program;
 }
 

@@ -10,7 +10,7 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { SeededRandom } from '../models/init-weights.ts';
+import { Rng } from '../random/rng.ts';
 
 export type Protocol = 'wrsr' | 'cufed5' | 'pairs' | 'urban100' | 'manga109';
 export const PROTOCOLS: readonly Protocol[] = ['wrsr', 'cufed5', 'pairs', 'urban100', 'manga109'];
@@ -173,7 +173,7 @@ function listSelfReference(dir: string): EvalPair[] {
 function listRandomReference(dir: string, seed: number): EvalPair[] {
   const files = listImageSet(dir);
   if (files.length === 1) throw new DatasetError(`${dir}: the manga109 protocol needs at least two images (each takes another as reference)`);
-  const rng = new SeededRandom(seed);
+  const rng = new Rng(seed);
   return files.map((f, i) => {
     let j = Math.floor(rng.uniform() * (files.length - 1));
     if (j >= i) j++;

@@ -7,7 +7,7 @@
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import { OrtGraph } from '../graph/ort-session.ts';
 import { contrasBranch, type ContrasBranch } from '../models/contras-extractor.ts';
-import { vgg19Features, type VggInputNorm } from '../models/vgg-features.ts';
+import { vgg19Features, trunkWidthsOf, type VggInputNorm } from '../models/vgg-features.ts';
 import { VGG_PREFIX } from '../models/model-bundle.ts';
 import { vggFromCheckpoint } from '../models/import-official.ts';
 import { readTensorFile } from '../weights/read-weight-file.ts';
@@ -48,14 +48,16 @@ export class FeatureExtractor {
     return s.then((g) => g.run({ img })).then((o) => o.feat!);
   }
 
-  /** Contrastive features [1, 256, H/4, W/4] of a [1, 3, H, W] image in [0, 1]: branch 1 = input side, 2 = reference side. */
+  /** Contrastive features [1, C (256 for VGG widths), H/4, W/4] of a [1, 3, H, W] image in [0, 1]: branch 1 = input side, 2 = reference side. */
   contras(branch: ContrasBranch, img: Float32Tensor): Promise<Float32Tensor> {
-    return this.run(`contras${branch}`, img, (ops, x) => contrasBranch(ops, branch, x));
+    const widths = trunkWidthsOf((k) => this.weights.get(k)?.shape, `feature_extraction_image${branch}.model.`);
+    return this.run(`contras${branch}`, img, (ops, x) => contrasBranch(ops, branch, x, widths));
   }
 
   /** VGG19 relu3_1 [1, 256, H/4, W/4] of a [1, 3, H, W] image in [0, 1]. */
   vggRelu3(img: Float32Tensor): Promise<Float32Tensor> {
-    return this.run('vgg', img, (ops, x) => vgg19Features(ops, VGG_PREFIX, x, this.vggInput).relu3_1);
+    const widths = trunkWidthsOf((k) => this.weights.get(k)?.shape, VGG_PREFIX);
+    return this.run('vgg', img, (ops, x) => vgg19Features(ops, VGG_PREFIX, x, this.vggInput, widths).relu3_1);
   }
 
   async release(): Promise<void> {

@@ -63,9 +63,9 @@ export function bundleSpec(restoration: RestorationConfig): Map<string, number[]
     return { shape, data: new Float32Array(0) };
   });
   const img = ops.input('img', [1, 3, 48, 48]);
-  contrasBranch(ops, 1, img);
-  contrasBranch(ops, 2, img);
-  const v = vgg19Features(ops, VGG_PREFIX, img, 'imagenet');
+  contrasBranch(ops, 1, img, restoration.trunkWidths);
+  contrasBranch(ops, 2, img, restoration.trunkWidths);
+  const v = vgg19Features(ops, VGG_PREFIX, img, 'imagenet', restoration.trunkWidths);
   const level = (x: typeof img, pre: number) => ({ ref: x, refLocal: x, preOffset: ops.input(`pre${pre}`, [1, 18, 12 * pre, 12 * pre]) });
   restorationNet(ops, { lr: ops.input('lr', [1, 3, 12, 12]), relu3_1: level(v.relu3_1, 1), relu2_1: level(v.relu2_1, 2), relu1_1: level(v.relu1_1, 4) }, restoration);
   return spec;

@@ -4,6 +4,7 @@
 import type { Ops } from '../graph/ops.ts';
 import { conv, residualBody, LRELU_SLOPE } from './layers.ts';
 import { dynamicAggregation, DEFORMABLE_GROUPS } from './dyn-agg.ts';
+import { VGG_WIDTHS, type TrunkWidths } from './vgg-features.ts';
 
 export interface RestorationConfig {
   readonly ngf: number;
@@ -14,6 +15,11 @@ export interface RestorationConfig {
   /** The relu3_1 aggregation (small_offset_conv*, small_dyn_agg); the light variant drops it. */
   readonly smallAggregation: boolean;
   readonly groups: number;
+  /**
+   * Widths of the VGG-style trunks feeding it (reference VGG relu1_1/relu2_1/relu3_1, which the aggregations take
+   * at full width, and the contrastive extractor); absent = VGG's 64/128/256. Only refsr's own models change it.
+   */
+  readonly trunkWidths?: TrunkWidths;
 }
 
 export type RestorationVariant = 'full' | 'light';
@@ -51,11 +57,16 @@ export interface RestorationOutputs<T> {
   readonly smallDynAggOut?: T;
 }
 
-const REF_CHANNELS = { small: 256, medium: 128, large: 64 } as const;
-type Stage = keyof typeof REF_CHANNELS;
+type Stage = 'small' | 'medium' | 'large';
+
+/** Channels of the reference features a stage aggregates: relu3_1, relu2_1, relu1_1. */
+function refChannels(stage: Stage, cfg: RestorationConfig): number {
+  const [c1, c2, c3] = cfg.trunkWidths ?? VGG_WIDTHS;
+  return stage === 'small' ? c3 : stage === 'medium' ? c2 : c1;
+}
 
 function aggregate<T>(ops: Ops<T>, stage: Stage, x: T, level: RefLevel<T>, cfg: RestorationConfig): T {
-  const c = REF_CHANNELS[stage];
+  const c = refChannels(stage, cfg);
   const p = `dyn_agg_restore.${stage}`;
   let o = ops.leakyRelu(conv(ops, `${p}_offset_conv1`, ops.concat([x, level.refLocal], 1), cfg.ngf + c, c), LRELU_SLOPE);
   o = ops.leakyRelu(conv(ops, `${p}_offset_conv2`, o, c, c), LRELU_SLOPE);
@@ -65,7 +76,7 @@ function aggregate<T>(ops: Ops<T>, stage: Stage, x: T, level: RefLevel<T>, cfg: 
 function stageBody<T>(ops: Ops<T>, stage: Stage, x: T, agg: T | undefined, cfg: RestorationConfig, blocks: number): T {
   const nf = cfg.ngf;
   const headIn = agg ? ops.concat([x, agg], 1) : x;
-  const headCin = agg ? nf + REF_CHANNELS[stage] : nf;
+  const headCin = agg ? nf + refChannels(stage, cfg) : nf;
   const h = ops.leakyRelu(conv(ops, `dyn_agg_restore.head_${stage}.0`, headIn, headCin, nf), LRELU_SLOPE);
   return ops.add(residualBody(ops, `dyn_agg_restore.body_${stage}`, h, nf, blocks), x);
 }

@@ -51,7 +51,7 @@ export class RefSRModel {
   /** Contrastive branch 1 on the bicubic-upsampled input [1, 3, H, W] -> [1, 256, H/4, W/4]. */
   async inputFeatures(up: Float32Tensor, signal?: AbortSignal): Promise<Float32Tensor> {
     const o = await extractInWindows(up, { feat: 4 }, async (win) => {
-      const g = await this.session(`in:${win.shape}`, (ops) => ops.output(contrasBranch(ops, 1, ops.input('up', win.shape)), 'feat'));
+      const g = await this.session(`in:${win.shape}`, (ops) => ops.output(contrasBranch(ops, 1, ops.input('up', win.shape), this.info.restoration.trunkWidths), 'feat'));
       return g.run({ up: win });
     }, { signal });
     return o.feat!;
@@ -61,8 +61,8 @@ export class RefSRModel {
     const o = await extractInWindows(ref, { contras: 4, relu1_1: 1, relu2_1: 2, relu3_1: 4 }, async (win) => {
       const g = await this.session(`ref:${win.shape}`, (ops) => {
         const x = ops.input('ref', win.shape);
-        ops.output(contrasBranch(ops, 2, x), 'contras');
-        const v = vgg19Features(ops, VGG_PREFIX, x, this.info.vggInput);
+        ops.output(contrasBranch(ops, 2, x, this.info.restoration.trunkWidths), 'contras');
+        const v = vgg19Features(ops, VGG_PREFIX, x, this.info.vggInput, this.info.restoration.trunkWidths);
         ops.output(v.relu1_1, 'relu1_1');
         ops.output(v.relu2_1, 'relu2_1');
         ops.output(v.relu3_1, 'relu3_1');

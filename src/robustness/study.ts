@@ -21,7 +21,7 @@ import { matchExact } from '../matching/correspondence.ts';
 import type { MatchIndex } from '../matching/pre-offset.ts';
 import { superResolve } from '../pipeline/super-resolve.ts';
 import type { RefSRModel } from '../pipeline/refsr-model.ts';
-import { SeededRandom } from '../models/init-weights.ts';
+import { Rng } from '../random/rng.ts';
 import type { FeatureExtractor } from '../eval/features.ts';
 import { DatasetError } from '../eval/datasets.ts';
 import { identityTransform, rotationTransform, scaleTransform, type TransformKind, type Transformed } from './transforms.ts';
@@ -140,7 +140,7 @@ export interface RobustnessOptions {
 }
 
 /** Draws each group's parameter for one image: uniform in the range; rotation sign random. Always 2 draws per group. */
-function drawParam(g: GroupSpec, rng: SeededRandom): number {
+function drawParam(g: GroupSpec, rng: Rng): number {
   const u = rng.uniform();
   const sign = rng.uniform() < 0.5 ? -1 : 1;
   const v = g.range[0] + (g.range[1] - g.range[0]) * u;
@@ -156,7 +156,7 @@ export async function runRobustness(model: RefSRModel, images: readonly { name: 
   const seed = opts.seed ?? 1;
   const maxSize = opts.maxSize ?? DEFAULT_MAX_SIZE;
   const groups = opts.groups ?? GROUPS;
-  const rng = new SeededRandom(seed);
+  const rng = new Rng(seed);
   const samples: SampleResult[] = [];
   const used: string[] = [];
   const skipped: string[] = [];

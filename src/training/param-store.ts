@@ -6,17 +6,22 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import { formatShape, shapesEqual } from '../tensor/host-tensor.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../models/vgg-features.ts';
-import { Rng } from './random.ts';
+import { Rng } from '../random/rng.ts';
 
 export type WeightSource = (name: string) => Float32Tensor | undefined;
 
 /** Seeded initialisation (SRNTT-style: conv weights N(0, std), biases 0; BN weight 1). */
 export interface SeededInit {
   readonly seed: number;
-  /** Std of conv / linear weights (default 0.02, the official init). */
-  readonly std?: number;
+  /**
+   * Std of conv / linear weights (default 0.02, the official init), or 'he' for sqrt(2 / fan_in) (networks trained
+   * from scratch here, whose ReLU trunks would otherwise start with vanishing activations).
+   */
+  readonly std?: number | 'he';
   /** Std of `conv_offset_mask` weights (default 0, the official zero init). */
   readonly offsetStd?: number;
+  /** Parameters that start at zero (e.g. the last conv, so a residual network starts as its bilinear base). */
+  readonly zero?: readonly string[];
   /** Std of biases (default 0). */
   readonly biasStd?: number;
 }
@@ -41,8 +46,11 @@ export function seededValue(name: string, shape: readonly number[], init: Seeded
   const rng = new Rng(hashName(name, init.seed));
   if (name.endsWith('.mean') && n === 3) return Float32Array.from(IMAGENET_MEAN);
   if (name.endsWith('.std') && n === 3) return Float32Array.from(IMAGENET_STD);
+  if (init.zero?.includes(name)) return new Float32Array(n);
   if (name.endsWith('.weight') && shape.length >= 2) {
-    return rng.normals(n, name.includes('conv_offset_mask') ? (init.offsetStd ?? 0) : (init.std ?? 0.02));
+    const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
+    const std = init.std === 'he' ? Math.sqrt(2 / fanIn) : (init.std ?? 0.02);
+    return rng.normals(n, name.includes('conv_offset_mask') ? (init.offsetStd ?? 0) : std);
   }
   if (name.endsWith('.weight')) return new Float32Array(n).fill(1);
   if (name.endsWith('.bias')) return rng.normals(n, init.biasStd ?? 0);

@@ -4,11 +4,11 @@ import { dirname, join } from 'node:path';
 import { writeImage } from '../../src/image/encode.ts';
 import { rgbImage, type RgbImage } from '../../src/image/rgb-image.ts';
 import { crop } from '../../src/image/layout.ts';
-import { SeededRandom } from '../../src/models/init-weights.ts';
+import { Rng } from '../../src/random/rng.ts';
 
 /** A smooth-plus-noise texture with some structure (blobs and stripes), seeded. */
 export function scene(w: number, h: number, seed: number): RgbImage {
-  const rng = new SeededRandom(seed);
+  const rng = new Rng(seed);
   const blobs = Array.from({ length: 6 }, () => [rng.uniform() * w, rng.uniform() * h, 3 + rng.uniform() * 8, rng.uniform() * 255] as const);
   const img = rgbImage(w, h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {

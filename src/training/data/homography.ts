@@ -6,7 +6,7 @@
 // The random draws are explicit (`PairDraws`), so recorded numpy draws reproduce the reference exactly; `drawPair`
 // makes the same sequence of draws from a seeded generator.
 
-import type { Rng } from '../random.ts';
+import type { Rng } from '../../random/rng.ts';
 import type { RgbImage } from '../../image/rgb-image.ts';
 import { rgbImage } from '../../image/rgb-image.ts';
 import { pilResizeBicubic } from '../../image/pil-bicubic.ts';

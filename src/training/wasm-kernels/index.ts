@@ -8,6 +8,7 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
 import { resizeBilinearGradConfig, resizeBilinearGradCpuConfig } from './resize-bilinear-grad.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
+import { batchMatMulConfig } from './batch-mat-mul.ts';
 
 /** Kernels the wasm backend lacks: registered only when absent. */
 export const WASM_MISSING_KERNELS: readonly KernelConfig[] = [conv2dBackpropFilterConfig, unsortedSegmentSumConfig];
@@ -29,6 +30,12 @@ export function registerWasmTrainingKernels(): string[] {
       if (tf.getKernel(k.kernelName, k.backendName) !== undefined) tf.unregisterKernel(k.kernelName, k.backendName);
       tf.registerKernel(k);
       added.push(k.kernelName);
+    }
+    const matMul = tf.getKernel('BatchMatMul', 'wasm');
+    if (matMul) {
+      tf.unregisterKernel('BatchMatMul', 'wasm');
+      tf.registerKernel(batchMatMulConfig(matMul));
+      added.push('BatchMatMul');
     }
     replaced = true;
   }

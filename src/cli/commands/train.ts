@@ -1,0 +1,90 @@
+// Owns `refsr train teacher|student|restoration --config FILE.yaml [--out DIR]`: starts or resumes a run in its
+// folder (checkpoint.safetensors, log.jsonl, model.safetensors at the end), with a progress bar showing loss and
+// speed on a TTY (plain lines otherwise), and a checkpoint on Ctrl-C before exiting.
+
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { readTrainConfig, TrainConfigError, type TrainStage } from '../../training/config.ts';
+import { train, type TrainEvents } from '../../training/train-loop.ts';
+import { initTfjs } from '../../training/tfjs-backend.ts';
+import { ContrastiveStage } from '../../training/stages/contrastive-stage.ts';
+import { RestorationStage } from '../../training/stages/restoration-stage.ts';
+import { withCancellation } from '../cancellation.ts';
+
+interface TrainFlags {
+  config: string;
+  out?: string;
+  restart?: boolean;
+  maxSteps?: number;
+  quiet?: boolean;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function progressEvents(quiet: boolean): TrainEvents & { stop(): void } {
+  if (quiet) return { stop() {} };
+  const write = (m: string) => process.stderr.write(`${m}\n`);
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar({
+      stream: process.stderr, hideCursor: true,
+      format: 'train |{bar}| {value}/{total} | loss {loss} | {speed} samples/s | eta {eta_formatted}',
+    }, cliProgress.Presets.shades_classic);
+    return {
+      onStart: (i) => { write(`${i.resumed ? `resuming at step ${i.step}` : 'starting'}; ${i.parameters.toLocaleString('en')} trainable parameters`); bar.start(i.steps, i.step, { loss: '-', speed: '-' }); },
+      onStep: (i) => bar.update(i.step, { loss: i.loss.toFixed(4), speed: i.samplesPerSecond.toFixed(2) }),
+      onValidate: (step, f) => { bar.stop(); write(`validation at step ${step}: ${JSON.stringify(f)}`); bar.start(bar.getTotal(), step, { loss: '-', speed: '-' }); },
+      stop: () => bar.stop(),
+    };
+  }
+  let last = 0;
+  return {
+    onStart: (i) => write(`${i.resumed ? `resuming at step ${i.step}` : 'starting'} of ${i.steps}; ${i.parameters} trainable parameters`),
+    onStep: (i) => {
+      if (i.step - last >= 10 || i.step === i.steps) {
+        last = i.step;
+        write(`step ${i.step}/${i.steps} loss ${i.loss.toFixed(5)} ${i.samplesPerSecond.toFixed(2)} samples/s`);
+      }
+    },
+    onValidate: (step, f) => write(`validation at step ${step}: ${JSON.stringify(f)}`),
+    onCheckpoint: (step) => write(`checkpoint at step ${step}`),
+    stop() {},
+  };
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a stage (teacher, student, restoration); resumable, atomic checkpoints, JSONL log')
+    .argument('<stage>', 'teacher | student | restoration', (v: string) => {
+      if (!['teacher', 'student', 'restoration'].includes(v)) throw new InvalidArgumentError('choose teacher, student or restoration');
+      return v as TrainStage;
+    })
+    .requiredOption('-c, --config <file>', 'training configuration (YAML; see configs/)')
+    .option('-o, --out <dir>', 'run folder (default: runs/<stage>)')
+    .option('--restart', 'start over, ignoring a checkpoint in the run folder')
+    .option('--max-steps <n>', 'stop after this many steps of this invocation (resume later)', positiveInt)
+    .option('-q, --quiet', 'no progress output')
+    .action(async (stage: TrainStage, flags: TrainFlags) => {
+      const cfg = await readTrainConfig(flags.config);
+      if (cfg.stage !== stage) throw new TrainConfigError(`${flags.config} configures the ${cfg.stage} stage, not ${stage}`);
+      const outDir = resolve(flags.out ?? `runs/${stage}`);
+      const events = progressEvents(Boolean(flags.quiet));
+      await initTfjs();
+      try {
+        const r = await withCancellation((signal) => {
+          const opts = { outDir, restart: flags.restart, maxSteps: flags.maxSteps, signal, events };
+          return stage === 'restoration' ? train(cfg, RestorationStage.create, opts) : train(cfg, ContrastiveStage.create, opts);
+        });
+        events.stop();
+        process.stdout.write(`${JSON.stringify({ stage, step: r.step, steps: cfg.steps, finished: r.finished, resumedFrom: r.resumedFrom, model: r.modelPath ?? null, runFolder: outDir })}\n`);
+      } finally {
+        events.stop();
+      }
+    });
+}

@@ -1,0 +1,247 @@
+// Owns the training configuration: the YAML schema of `refsr train --config`, its defaults (the paper's schedule
+// for each stage), validation with one clear message per problem, and a fingerprint that a checkpoint records so
+// a run folder is never resumed under a different configuration. Paths in the file are relative to the file.
+
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { parse } from 'yaml';
+import type { RestorationConfig } from '../models/restoration-net.ts';
+import type { TrunkWidths } from '../models/vgg-features.ts';
+import { DEFAULT_REFERENCE_PAIRS, type ReferencePairOptions } from './data/reference-pairs.ts';
+
+export type TrainStage = 'teacher' | 'student' | 'restoration';
+
+export class TrainConfigError extends Error {
+  constructor(message: string) { super(message); this.name = 'TrainConfigError'; }
+}
+
+export interface TrainConfig {
+  readonly stage: TrainStage;
+  readonly seed: number;
+  readonly steps: number;
+  readonly batch: number;
+  readonly lr: number;
+  /** Learning rate per parameter-name prefix (longest prefix wins); 0 freezes. */
+  readonly lrGroups: Readonly<Record<string, number>>;
+  /** Steps at which every rate is multiplied by `lrDecay.factor`. */
+  readonly lrDecay: { readonly at: readonly number[]; readonly factor: number };
+  readonly checkpointEvery: number;
+  readonly validateEvery: number;
+  readonly logEvery: number;
+  readonly data: {
+    readonly train: readonly string[];
+    /** Held-out folders; when empty, every `holdOutEvery`-th training image is held out instead. */
+    readonly val: readonly string[];
+    readonly holdOutEvery: number;
+    readonly valSamples: number;
+    /** Contrastive stages: side of the square crop the homography pair is made from (official gt_size 160). */
+    readonly cropSize: number;
+    /** Contrastive stages: corner perturbation range in pixels (official [0, 10]). */
+    readonly perturb: readonly [number, number];
+    /** Restoration: synthetic reference pairs. */
+    readonly pairs: ReferencePairOptions;
+  };
+  readonly model: {
+    /** Trunk widths of the contrastive extractor and the reference VGG (VGG's 64/128/256 by default). */
+    readonly trunkWidths: TrunkWidths;
+    readonly restoration: RestorationConfig;
+  };
+  readonly init: {
+    /** Weights to start from (a bundle or a stage output); missing keys get the seeded initialisation. */
+    readonly from?: string;
+    /** Restoration / student: the contrastive extractor (and, for restoration, the reference encoder) to use, frozen. */
+    readonly extractor?: string;
+    /** Std of the seeded conv initialisation (official 0.02 for SRNTT-style nets; trunks trained from scratch use He). */
+    readonly std: number | 'he';
+    /** Parameter names initialised to zero. */
+    readonly zero: readonly string[];
+  };
+  readonly losses: {
+    readonly l1: number;
+    /** Contrastive: triplet margin, safe radius, KL distillation weight and temperature (student). */
+    readonly margin: number;
+    readonly safeRadius: number;
+    readonly distillWeight: number;
+    readonly temperature: number;
+  };
+  /** Teacher stage only: the input-side image is the bicubic down/up copy (as the student sees it) instead of HR. */
+  readonly degradedInput: boolean;
+  /** Absolute path of the config file and its fingerprint. */
+  readonly source: string;
+  readonly fingerprint: string;
+}
+
+type Json = Record<string, unknown>;
+
+const STAGE_DEFAULTS: Record<TrainStage, { steps: number; batch: number; lr: number; lrGroups: Record<string, number> }> = {
+  // Official teacher: batch 8, 5000 iterations, Adam 1e-3.
+  teacher: { steps: 5000, batch: 8, lr: 1e-3, lrGroups: {} },
+  // Official student: 75k iterations, lr x0.1 near the end (set by lr_decay in the paper config).
+  student: { steps: 75000, batch: 8, lr: 1e-3, lrGroups: {} },
+  // Official restoration: batch 9, Adam 1e-4, offset convs large 1e-4, medium 1e-5, small 1e-6.
+  restoration: {
+    steps: 255000, batch: 9, lr: 1e-4,
+    lrGroups: { 'dyn_agg_restore.large_offset_conv': 1e-4, 'dyn_agg_restore.medium_offset_conv': 1e-5, 'dyn_agg_restore.small_offset_conv': 1e-6 },
+  },
+};
+
+function num(o: Json, key: string, fallback: number, check: (v: number) => boolean = Number.isFinite, what = 'a number'): number {
+  const v = o[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !check(v)) throw new TrainConfigError(`"${key}" must be ${what}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function obj(o: Json, key: string): Json {
+  const v = o[key];
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new TrainConfigError(`"${key}" must be a mapping`);
+  return v as Json;
+}
+
+function paths(o: Json, key: string, base: string): string[] {
+  const v = o[key];
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  if (!list.every((p) => typeof p === 'string')) throw new TrainConfigError(`data.${key} must be a folder path or a list of them`);
+  return (list as string[]).map((p) => resolve(base, p));
+}
+
+const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
+const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
+
+export function parseTrainConfig(text: string, source: string): TrainConfig {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (e) {
+    throw new TrainConfigError(`${source}: not valid YAML (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new TrainConfigError(`${source}: expected a YAML mapping`);
+  const o = raw as Json;
+  const base = dirname(resolve(source));
+  try {
+    const stage = o.stage as TrainStage;
+    if (!['teacher', 'student', 'restoration'].includes(stage)) throw new TrainConfigError(`"stage" must be teacher, student or restoration, got ${JSON.stringify(o.stage)}`);
+    const d = STAGE_DEFAULTS[stage];
+    const groupsRaw = o.lr_groups === undefined ? d.lrGroups : obj(o, 'lr_groups');
+    const lrGroups: Record<string, number> = {};
+    for (const [k, v] of Object.entries(groupsRaw)) {
+      if (typeof v !== 'number' || !(v >= 0)) throw new TrainConfigError(`lr_groups.${k} must be a non-negative number`);
+      lrGroups[k] = v;
+    }
+    const decay = obj(o, 'lr_decay');
+    const at = decay.at ?? [];
+    if (!Array.isArray(at) || !at.every((s) => Number.isInteger(s) && s > 0)) throw new TrainConfigError('lr_decay.at must be a list of step numbers');
+    const data = obj(o, 'data');
+    const train = paths(data, 'train', base);
+    if (train.length === 0) throw new TrainConfigError('data.train must name at least one image folder');
+    const pairsRaw = obj(data, 'pairs');
+    const p = DEFAULT_REFERENCE_PAIRS;
+    const range = (k: string, fb: readonly [number, number]): [number, number] => {
+      const v = pairsRaw[k] ?? data[k];
+      if (v === undefined) return [fb[0], fb[1]];
+      if (!Array.isArray(v) || v.length !== 2 || !v.every((x) => typeof x === 'number') || v[0] > v[1]) throw new TrainConfigError(`${k} must be [low, high]`);
+      return [v[0], v[1]];
+    };
+    const pairs: ReferencePairOptions = {
+      lrPatch: num(pairsRaw, 'lr_patch', p.lrPatch, positiveInt, 'a positive integer'),
+      refSize: num(pairsRaw, 'ref_size', p.refSize, (v) => positiveInt(v) && v % 4 === 0, 'a positive multiple of 4'),
+      scale: range('scale', p.scale),
+      rotation: num(pairsRaw, 'rotation', p.rotation, nonNegative, 'a non-negative number of degrees'),
+      shift: num(pairsRaw, 'shift', p.shift, nonNegative),
+      perspective: num(pairsRaw, 'perspective', p.perspective, nonNegative),
+      colourGain: num(pairsRaw, 'colour_gain', p.colourGain, nonNegative),
+      brightness: num(pairsRaw, 'brightness', p.brightness, nonNegative),
+      unrelated: num(pairsRaw, 'unrelated', p.unrelated, (v) => v >= 0 && v <= 1, 'a probability'),
+    };
+    const m = obj(o, 'model');
+    const widthsRaw = m.trunk_widths ?? [64, 128, 256];
+    if (!Array.isArray(widthsRaw) || widthsRaw.length !== 3 || !widthsRaw.every((x) => Number.isInteger(x) && x > 0)) throw new TrainConfigError('model.trunk_widths must be three positive integers');
+    const trunkWidths = widthsRaw as unknown as TrunkWidths;
+    const groups = num(m, 'groups', 8, positiveInt, 'a positive integer');
+    const ngf = num(m, 'ngf', 64, (v) => positiveInt(v) && v % 2 === 0, 'a positive even integer');
+    for (const c of trunkWidths) if (c % groups !== 0) throw new TrainConfigError(`model.trunk_widths ${trunkWidths.join('/')} must be divisible by model.groups ${groups}`);
+    const restoration: RestorationConfig = {
+      ngf,
+      contentBlocks: num(m, 'content_blocks', 16, (v) => Number.isInteger(v) && v >= 0, 'a block count'),
+      smallBlocks: num(m, 'small_blocks', 16, (v) => Number.isInteger(v) && v >= 0, 'a block count'),
+      mediumBlocks: num(m, 'medium_blocks', 16, (v) => Number.isInteger(v) && v >= 0, 'a block count'),
+      largeBlocks: num(m, 'large_blocks', 16, (v) => Number.isInteger(v) && v >= 0, 'a block count'),
+      smallAggregation: m.small_aggregation === undefined ? true : Boolean(m.small_aggregation),
+      groups,
+      ...(trunkWidths.join() === '64,128,256' ? {} : { trunkWidths }),
+    };
+    const init = obj(o, 'init');
+    const std = init.std === undefined ? 0.02 : init.std;
+    if (std !== 'he' && !(typeof std === 'number' && std >= 0)) throw new TrainConfigError('init.std must be a number or "he"');
+    const l = obj(o, 'losses');
+    const cfg: Omit<TrainConfig, 'fingerprint'> = {
+      stage,
+      seed: num(o, 'seed', 0, Number.isInteger, 'an integer'),
+      steps: num(o, 'steps', d.steps, positiveInt, 'a positive integer'),
+      batch: num(o, 'batch', d.batch, positiveInt, 'a positive integer'),
+      lr: num(o, 'lr', d.lr, (v) => v > 0, 'a positive number'),
+      lrGroups,
+      lrDecay: { at: at as number[], factor: num(decay, 'factor', 0.1, (v) => v > 0, 'a positive number') },
+      checkpointEvery: num(o, 'checkpoint_every', 100, positiveInt, 'a positive integer'),
+      validateEvery: num(o, 'validate_every', 500, positiveInt, 'a positive integer'),
+      logEvery: num(o, 'log_every', 10, positiveInt, 'a positive integer'),
+      data: {
+        train, val: paths(data, 'val', base),
+        holdOutEvery: num(data, 'hold_out_every', 20, (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer'),
+        valSamples: num(data, 'val_samples', 8, positiveInt, 'a positive integer'),
+        cropSize: num(data, 'crop_size', 160, (v) => positiveInt(v) && v % 4 === 0, 'a positive multiple of 4'),
+        perturb: range('perturb', [0, 10]),
+        pairs,
+      },
+      model: { trunkWidths, restoration },
+      init: {
+        from: typeof init.from === 'string' ? resolve(base, init.from) : undefined,
+        extractor: typeof init.extractor === 'string' ? resolve(base, init.extractor) : undefined,
+        std: std as number | 'he',
+        zero: Array.isArray(init.zero) ? init.zero.map(String) : [],
+      },
+      losses: {
+        l1: num(l, 'l1', 1, nonNegative),
+        margin: num(l, 'margin', 1, nonNegative),
+        safeRadius: num(l, 'safe_radius', 4, nonNegative),
+        distillWeight: num(l, 'distill_weight', 15, nonNegative),
+        temperature: num(l, 'temperature', 0.15, (v) => v > 0, 'a positive number'),
+      },
+      degradedInput: Boolean(o.degraded_input),
+      source: resolve(source),
+    };
+    if ((stage === 'student' || stage === 'restoration') && !cfg.init.extractor) {
+      throw new TrainConfigError(`the ${stage} stage needs init.extractor (the trained ${stage === 'student' ? 'teacher' : 'contrastive extractor'} weights)`);
+    }
+    const { source: _s, ...hashed } = cfg;
+    const fingerprint = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
+    return { ...cfg, fingerprint };
+  } catch (e) {
+    if (e instanceof TrainConfigError) throw new TrainConfigError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
+export async function readTrainConfig(path: string): Promise<TrainConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new TrainConfigError(`${path}: cannot read the config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseTrainConfig(text, path);
+}
+
+/** The learning rate of `name` at `step`: its group's rate (longest matching prefix) or the base rate, decayed. */
+export function learningRate(cfg: TrainConfig, name: string, step: number): number {
+  let best = -1;
+  let lr = cfg.lr;
+  for (const [prefix, v] of Object.entries(cfg.lrGroups)) {
+    if (name.startsWith(prefix) && prefix.length > best) { best = prefix.length; lr = v; }
+  }
+  const decays = cfg.lrDecay.at.filter((s) => step >= s).length;
+  return lr * cfg.lrDecay.factor ** decays;
+}

@@ -1,0 +1,181 @@
+// Owns the restoration stage: RestorationNet trained on synthetic reference pairs with the contrastive extractor and
+// the reference encoder frozen. The frozen half (features, correspondence matching, pre-offsets) runs on ONNX
+// Runtime through the same code as `refsr upscale`, so training sees exactly the inputs inference will; the
+// trainable half runs on the tfjs interpreter of the same network definition. Validation runs the whole inference
+// pipeline on fixed held-out samples and reports PSNR-Y against bicubic. The exported file is a complete model
+// bundle (extractor + reference encoder + restoration, with metadata) that `refsr upscale --model` loads.
+//
+// Reference encoder: the official model uses a frozen ImageNet VGG19; refsr's own models may not ship those
+// weights, so when the extractor file carries no `vgg.*` keys, the encoder is the trained reference branch of the
+// contrastive extractor itself (same conv1_1..conv3_1 trunk, same ImageNet input normalisation).
+
+import * as tf from '@tensorflow/tfjs-core';
+import { ParamStore, type WeightSource } from '../param-store.ts';
+import { TfjsOps, fromNCHW } from '../tfjs-ops.ts';
+import { restorationNet } from '../../models/restoration-net.ts';
+import { METADATA_KEYS, VGG_PREFIX, type BundleInfo } from '../../models/model-bundle.ts';
+import { RefSRModel } from '../../pipeline/refsr-model.ts';
+import { tileInputs } from '../../pipeline/restore-tiled.ts';
+import { superResolve } from '../../pipeline/super-resolve.ts';
+import { matchRows } from '../../matching/correspondence.ts';
+import { flowFromIndex } from '../../matching/pre-offset.ts';
+import { holdOut, loadImageFolders, type NamedImage } from '../data/image-folder.ts';
+import { minPhotoSide, restorationSample, type RestorationSample } from '../data/reference-pairs.ts';
+import { l1Loss } from '../losses/pixel.ts';
+import { fromNCHW as tensorToImage, toNCHW } from '../../image/layout.ts';
+import { psnrY } from '../../metrics/index.ts';
+import { Rng } from '../../random/rng.ts';
+import { readWeightFile } from '../../weights/read-weight-file.ts';
+import { WeightMap } from '../../weights/weight-map.ts';
+import { writeSafetensors, type TensorToWrite } from '../../weights/safetensors.ts';
+import type { Float32Tensor } from '../../tensor/host-tensor.ts';
+import type { TrainConfig } from '../config.ts';
+import { paramsWithPrefix, type StageLoss, type TrainingStage } from '../train-loop.ts';
+import { concatBatch, stepSeed } from './batch.ts';
+
+type LevelName = 'relu1_1' | 'relu2_1' | 'relu3_1';
+const LEVEL_NAMES: readonly LevelName[] = ['relu1_1', 'relu2_1', 'relu3_1'];
+
+export interface RestorationBatch {
+  readonly lr: Float32Tensor;
+  readonly gt: Float32Tensor;
+  readonly levels: Record<LevelName, { ref: Float32Tensor; refLocal: Float32Tensor; preOffset: Float32Tensor }>;
+}
+
+const RESTORATION_PREFIXES = ['content_extractor.', 'dyn_agg_restore.'];
+
+/** The frozen weights: the extractor's two branches and the reference encoder (`vgg.*`, or branch 2's trunk). */
+export function frozenWeights(extractor: WeightMap): Map<string, Float32Tensor> {
+  const out = new Map<string, Float32Tensor>();
+  for (const k of extractor.keys()) {
+    if (k.startsWith('feature_extraction_image') || k.startsWith(VGG_PREFIX)) out.set(k, extractor.get(k)!);
+  }
+  if (!extractor.keys().some((k) => k.startsWith(VGG_PREFIX))) {
+    const branch = 'feature_extraction_image2.model.';
+    for (const k of extractor.keys()) if (k.startsWith(branch)) out.set(VGG_PREFIX + k.slice(branch.length), extractor.get(k)!);
+  }
+  return out;
+}
+
+export class RestorationStage implements TrainingStage<RestorationBatch> {
+  private readonly valSamples: RestorationSample[] = [];
+
+  private constructor(
+    private readonly cfg: TrainConfig,
+    readonly params: ParamStore,
+    private readonly frozen: Map<string, Float32Tensor>,
+    private readonly features: RefSRModel,
+    private readonly images: NamedImage[],
+    valImages: NamedImage[],
+  ) {
+    const rng = new Rng(stepSeed(cfg.seed, -1));
+    for (let i = 0; i < cfg.data.valSamples && valImages.length; i++) this.valSamples.push(restorationSample([valImages[i % valImages.length]!], rng, cfg.data.pairs));
+  }
+
+  private static info(cfg: TrainConfig): BundleInfo {
+    return { variant: 'custom', restoration: cfg.model.restoration, vggInput: 'imagenet' };
+  }
+
+  static async create(cfg: TrainConfig, resume: WeightSource | undefined): Promise<RestorationStage> {
+    const minSide = minPhotoSide(cfg.data.pairs);
+    const all = await loadImageFolders(cfg.data.train, minSide);
+    const split = cfg.data.val.length ? { train: all, val: await loadImageFolders(cfg.data.val, minSide) } : holdOut(all, cfg.data.holdOutEvery);
+    const frozen = frozenWeights(await readWeightFile(cfg.init.extractor!));
+    const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
+    const source: WeightSource = (name) => resume?.(name) ?? from?.get(name);
+    const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
+    const features = new RefSRModel(WeightMap.fromTensors(frozen), RestorationStage.info(cfg), cfg.init.extractor!);
+    return new RestorationStage(cfg, params, frozen, features, split.train, split.val);
+  }
+
+  private async inputsOf(s: RestorationSample) {
+    const inFeat = await this.features.inputFeatures(toNCHW(s.up));
+    const refFeat = await this.features.referenceFeatures(toNCHW(s.ref));
+    const flow = flowFromIndex(await matchRows(inFeat, refFeat.contras));
+    return tileInputs(toNCHW(s.lr), refFeat, flow, 0, 0, s.lr.height, s.lr.width);
+  }
+
+  async prepare(step: number): Promise<RestorationBatch> {
+    const rng = new Rng(stepSeed(this.cfg.seed, step));
+    const items = [];
+    const gts = [];
+    for (let b = 0; b < this.cfg.batch; b++) {
+      const s = restorationSample(this.images, rng, this.cfg.data.pairs);
+      items.push(await this.inputsOf(s));
+      gts.push(toNCHW(s.gt));
+    }
+    const levels = {} as RestorationBatch['levels'];
+    for (const l of LEVEL_NAMES) {
+      levels[l] = {
+        ref: concatBatch(items.map((i) => i.levels[l].ref)),
+        refLocal: concatBatch(items.map((i) => i.levels[l].refLocal)),
+        preOffset: concatBatch(items.map((i) => i.levels[l].preOffset)),
+      };
+    }
+    return { lr: concatBatch(items.map((i) => i.lr)), gt: concatBatch(gts), levels };
+  }
+
+  loss(b: RestorationBatch): StageLoss {
+    const ops = new TfjsOps(this.params);
+    const level = (l: LevelName) => ({ ref: fromNCHW(b.levels[l].ref), refLocal: fromNCHW(b.levels[l].refLocal), preOffset: fromNCHW(b.levels[l].preOffset) });
+    const cfg = this.cfg.model.restoration;
+    const out = restorationNet(ops, {
+      lr: fromNCHW(b.lr),
+      relu3_1: cfg.smallAggregation ? level('relu3_1') : undefined,
+      relu2_1: level('relu2_1'),
+      relu1_1: level('relu1_1'),
+    }, cfg).out;
+    const gt = fromNCHW(b.gt);
+    const l1 = l1Loss(out, gt);
+    return { loss: tf.mul(this.cfg.losses.l1, l1) as tf.Scalar, logs: { l1 } };
+  }
+
+  private bundle(): WeightMap {
+    const all = new Map(this.frozen);
+    for (const [k, t] of paramsWithPrefix(this.params, RESTORATION_PREFIXES)) all.set(k, t);
+    return WeightMap.fromTensors(all);
+  }
+
+  async validate(signal?: AbortSignal): Promise<Record<string, number>> {
+    if (this.valSamples.length === 0) return {};
+    const model = new RefSRModel(this.bundle(), RestorationStage.info(this.cfg), 'validation');
+    let sr = 0;
+    let bicubic = 0;
+    try {
+      for (const s of this.valSamples) {
+        signal?.throwIfAborted();
+        const r = await superResolve(model, s.lr, s.up, s.ref, { matching: 'exact', signal });
+        sr += psnrY(tensorToImage(r.sr), s.gt, 4);
+        bicubic += psnrY(s.up, s.gt, 4);
+      }
+    } finally {
+      await model.release();
+    }
+    const n = this.valSamples.length;
+    return { psnr_y: sr / n, bicubic_psnr_y: bicubic / n, gain_db: (sr - bicubic) / n, samples: n };
+  }
+
+  async exportModel(path: string, step: number): Promise<void> {
+    const tensors = new Map<string, TensorToWrite>();
+    const weights = this.bundle();
+    for (const k of weights.keys()) {
+      const t = weights.get(k)!;
+      tensors.set(k, { dtype: 'F32', shape: t.shape, data: t.data });
+    }
+    await writeSafetensors(path, tensors, {
+      [METADATA_KEYS.architecture]: 'c2-matching',
+      [METADATA_KEYS.variant]: 'custom',
+      [METADATA_KEYS.restorationConfig]: JSON.stringify(this.cfg.model.restoration),
+      [METADATA_KEYS.vggInput]: 'imagenet',
+      [METADATA_KEYS.provenance]: JSON.stringify({
+        trainedBy: 'refsr train restoration', steps: step, batch: this.cfg.batch, data: this.cfg.data.train,
+        extractor: this.cfg.init.extractor, config: this.cfg.source, date: new Date().toISOString(),
+      }),
+    });
+  }
+
+  async dispose(): Promise<void> {
+    this.params.dispose();
+    await this.features.release();
+  }
+}

@@ -1,0 +1,169 @@
+// Owns the training loop shared by every stage: resume from the run folder's checkpoint, one Adam step per batch
+// (gradients of the stage's loss w.r.t. its trainable parameters, per-group learning rates), a JSONL log line per
+// step, periodic atomic checkpoints and validation, cancellation at a step boundary (with a checkpoint), and the
+// stage's exported weights at the end. The data of step s depends only on (seed, s), so a resumed run follows the
+// same loss curve as an uninterrupted one.
+
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdir, readFile, appendFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Adam } from './adam.ts';
+import { learningRate, type TrainConfig } from './config.ts';
+import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
+import type { ParamStore, WeightSource } from './param-store.ts';
+import type { Float32Tensor } from '../tensor/host-tensor.ts';
+
+export const LOG_FILE = 'log.jsonl';
+export const MODEL_FILE = 'model.safetensors';
+
+export interface StageLoss {
+  readonly loss: tf.Scalar;
+  /** Extra scalars to log (kept out of the gradient). */
+  readonly logs: Record<string, tf.Scalar>;
+}
+
+/** One training stage (teacher, student, restoration) as the loop drives it. */
+export interface TrainingStage<B> {
+  readonly params: ParamStore;
+  /** Host-side batch of step `step` (deterministic in the seed and the step). */
+  prepare(step: number): Promise<B>;
+  /** The loss of a prepared batch, built on tfjs (called inside the gradient tape). */
+  loss(batch: B): StageLoss;
+  /** Validation figures with the current weights. */
+  validate(signal?: AbortSignal): Promise<Record<string, number>>;
+  /** Writes the stage's weights (the file other stages and `refsr upscale` consume), atomically. */
+  exportModel(path: string, step: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export type StageFactory<B> = (cfg: TrainConfig, resume: WeightSource | undefined) => Promise<TrainingStage<B>>;
+
+export interface TrainEvents {
+  onStart?(info: { step: number; steps: number; resumed: boolean; parameters: number }): void;
+  onStep?(info: { step: number; steps: number; loss: number; secondsPerStep: number; samplesPerSecond: number }): void;
+  onValidate?(step: number, figures: Record<string, number>): void;
+  onCheckpoint?(step: number): void;
+}
+
+export interface TrainOptions {
+  readonly outDir: string;
+  /** Ignore (and overwrite) an existing checkpoint in outDir. */
+  readonly restart?: boolean;
+  /** Stop after this many steps of this invocation (tests, time-boxed sessions); the run resumes later. */
+  readonly maxSteps?: number;
+  readonly signal?: AbortSignal;
+  readonly events?: TrainEvents;
+}
+
+export interface TrainResult {
+  readonly step: number;
+  readonly finished: boolean;
+  readonly resumedFrom: number;
+  readonly modelPath: string;
+}
+
+/** The JSONL log without the lines of steps after `step` (what an interrupted run wrote past its last checkpoint). */
+async function truncateLog(path: string, step: number): Promise<void> {
+  if (!existsSync(path)) return;
+  const keep = (await readFile(path, 'utf8')).split('\n').filter((line) => {
+    if (!line.trim()) return false;
+    try {
+      return (JSON.parse(line) as { step: number }).step <= step;
+    } catch {
+      return false; // a torn last line
+    }
+  });
+  await writeFile(path, keep.length ? `${keep.join('\n')}\n` : '');
+}
+
+function gradsByName(params: ParamStore, grads: tf.NamedTensorMap): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [key, v] of params.vars) {
+    const g = grads[v.name];
+    if (g) out[key] = g;
+  }
+  return out;
+}
+
+export async function train<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: TrainOptions): Promise<TrainResult> {
+  await mkdir(opts.outDir, { recursive: true });
+  const ckptPath = join(opts.outDir, CHECKPOINT_FILE);
+  const logPath = join(opts.outDir, LOG_FILE);
+  const saved = opts.restart ? undefined : await loadCheckpoint(ckptPath, cfg);
+  if (opts.restart) await writeFile(logPath, '');
+  else await truncateLog(logPath, saved?.step ?? 0);
+  const resume: WeightSource | undefined = saved ? (name) => saved.params.get(name) : undefined;
+  const stage = await factory(cfg, resume);
+  const adam = new Adam();
+  if (saved) adam.load(saved.optimizer, saved.adamSteps);
+  let step = saved?.step ?? 0;
+  const resumedFrom = step;
+  try {
+    // One forward outside the tape creates every parameter (the tape only sees variables that exist before it).
+    const first = await stage.prepare(step);
+    tf.tidy(() => { stage.loss(first); });
+    const parameters = [...stage.params.vars.values()].reduce((n, v) => n + v.size, 0);
+    opts.events?.onStart?.({ step, steps: cfg.steps, resumed: saved !== undefined, parameters });
+
+    const checkpoint = async () => {
+      const state: CheckpointState = { step, adamSteps: adam.steps, params: stage.params.snapshot(), optimizer: adam.state() };
+      await saveCheckpoint(ckptPath, cfg, state);
+      opts.events?.onCheckpoint?.(step);
+    };
+    const validate = async () => {
+      const figures = await stage.validate(opts.signal);
+      await appendFile(logPath, `${JSON.stringify({ step, validation: figures })}\n`);
+      opts.events?.onValidate?.(step, figures);
+    };
+
+    const stopAt = Math.min(cfg.steps, opts.maxSteps !== undefined ? step + opts.maxSteps : cfg.steps);
+    let batch: B | undefined = first;
+    while (step < stopAt) {
+      if (opts.signal?.aborted) {
+        await checkpoint();
+        opts.signal.throwIfAborted();
+      }
+      const t0 = performance.now();
+      const b: B = batch ?? (await stage.prepare(step));
+      batch = undefined;
+      const lrOf = (name: string) => learningRate(cfg, name, step);
+      let logs: Record<string, number> = {};
+      const lossValue = tf.tidy(() => {
+        let extra: Record<string, tf.Scalar> = {};
+        const { value, grads } = tf.variableGrads(() => {
+          const r = stage.loss(b);
+          extra = r.logs;
+          for (const t of Object.values(extra)) tf.keep(t);
+          return r.loss;
+        });
+        adam.apply(stage.params.vars, gradsByName(stage.params, grads), lrOf);
+        logs = Object.fromEntries(Object.entries(extra).map(([k, t]) => [k, t.dataSync()[0]!]));
+        for (const t of Object.values(extra)) t.dispose();
+        return value.dataSync()[0]!;
+      });
+      step++;
+      const seconds = (performance.now() - t0) / 1000;
+      if (!Number.isFinite(lossValue)) throw new Error(`training diverged at step ${step}: loss is ${lossValue} (lower the learning rate; the last checkpoint is intact)`);
+      const line = { step, loss: lossValue, ...logs, lr: cfg.lr * cfg.lrDecay.factor ** cfg.lrDecay.at.filter((s) => step > s).length, seconds: Number(seconds.toFixed(3)) };
+      await appendFile(logPath, `${JSON.stringify(line)}\n`);
+      opts.events?.onStep?.({ step, steps: cfg.steps, loss: lossValue, secondsPerStep: seconds, samplesPerSecond: cfg.batch / seconds });
+      if (step % cfg.checkpointEvery === 0 || step === stopAt) await checkpoint();
+      if (step % cfg.validateEvery === 0 || step === cfg.steps) await validate();
+    }
+    // The stage's weights as they stand (also when stopping early with --max-steps: the provenance names the step).
+    const modelPath = join(opts.outDir, MODEL_FILE);
+    await stage.exportModel(modelPath, step);
+    return { step, finished: step >= cfg.steps, resumedFrom, modelPath };
+  } finally {
+    adam.dispose();
+    await stage.dispose();
+  }
+}
+
+/** Parameters of a stage as host tensors, optionally restricted to key prefixes. */
+export function paramsWithPrefix(params: ParamStore, prefixes: readonly string[]): Map<string, Float32Tensor> {
+  const out = new Map<string, Float32Tensor>();
+  for (const [k, t] of params.snapshot()) if (prefixes.some((p) => k.startsWith(p))) out.set(k, t);
+  return out;
+}

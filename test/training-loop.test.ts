@@ -1,0 +1,189 @@
+// The training loop as a user runs it: `refsr train` in a real process on a small image folder, Adam's update rule,
+// config errors, a run killed with SIGKILL resuming on the same loss curve, and a restoration run whose exported
+// model `refsr upscale` loads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs-core';
+import { repoRoot } from './support/shared.ts';
+import { tempDir } from './support/tiny-model.ts';
+import { initTfjs } from '../src/training/tfjs-backend.ts';
+import { Adam } from '../src/training/adam.ts';
+import { parseTrainConfig, learningRate, TrainConfigError } from '../src/training/config.ts';
+import { Rng } from '../src/random/rng.ts';
+import { bundleSpec } from '../src/models/model-bundle.ts';
+import { seededValue } from '../src/training/param-store.ts';
+import { writeSafetensors } from '../src/weights/safetensors.ts';
+import { readWeightFile } from '../src/weights/read-weight-file.ts';
+
+const BIN = join(repoRoot, 'bin', 'refsr.js');
+const dir = tempDir('refsr-train-');
+const photos = join(dir, 'photos');
+
+/** Smooth random texture (sums of random sinusoids plus noise): something to match and to restore. */
+async function texture(path: string, w: number, h: number, seed: number): Promise<void> {
+  const rng = new Rng(seed);
+  const waves = Array.from({ length: 6 }, () => ({ fx: rng.uniform() * 0.3, fy: rng.uniform() * 0.3, p: rng.uniform() * 6, a: 20 + 30 * rng.uniform() }));
+  const data = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
+    let v = 128;
+    for (const s of waves) v += s.a * Math.sin(s.fx * x * (1 + 0.1 * c) + s.fy * y + s.p);
+    data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v + 10 * rng.normal())));
+  }
+  await sharp(data, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path);
+}
+
+function refsr(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function losses(runDir: string): number[] {
+  return readFileSync(join(runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number })
+    .filter((l) => l.loss !== undefined).map((l) => l.loss!);
+}
+
+const TEACHER_YAML = `stage: teacher
+seed: 3
+steps: 8
+batch: 1
+lr: 1.0e-4
+checkpoint_every: 2
+validate_every: 100
+degraded_input: true
+init: { std: he }
+model: { trunk_widths: [8, 8, 16] }
+data: { train: [photos], hold_out_every: 0, crop_size: 96 }
+`;
+
+test('setup: a small photo folder', async () => {
+  mkdirSync(photos);
+  for (let i = 0; i < 4; i++) await texture(join(photos, `p${i}.png`), 112, 104, i + 1);
+  writeFileSync(join(dir, 'teacher.yaml'), TEACHER_YAML);
+});
+
+test('Adam follows PyTorch: bias-corrected moments, eps outside the root; per-parameter rates; state round-trips', async () => {
+  await initTfjs();
+  const w = tf.variable(tf.tensor1d([1, -2]));
+  const frozen = tf.variable(tf.tensor1d([5]));
+  const vars = new Map([['w', w], ['f', frozen]]);
+  const adam = new Adam();
+  const g = [0.5, -1];
+  adam.apply(vars, { w: tf.tensor1d(g), f: tf.tensor1d([1]) }, (n) => (n === 'w' ? 0.1 : 0));
+  // Step 1: m_hat = g, v_hat = g^2, so the update is lr * g / (|g| + eps).
+  const after1 = w.dataSync();
+  assert.ok(Math.abs(after1[0]! - (1 - 0.1 * 0.5 / (0.5 + 1e-8))) < 1e-6);
+  assert.ok(Math.abs(after1[1]! - (-2 + 0.1)) < 1e-6);
+  assert.equal(frozen.dataSync()[0], 5, 'a rate of 0 leaves the parameter alone');
+  // Step 2 by hand with torch's formulas.
+  const g2 = [0.25, 0.5];
+  const m = g.map((x, i) => 0.9 * 0.1 * x + 0.1 * g2[i]!);
+  const v = g.map((x, i) => 0.999 * 0.001 * x * x + 0.001 * g2[i]! ** 2);
+  const expected = [...after1].map((p, i) => p - (0.1 / (1 - 0.9 ** 2)) * m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(1 - 0.999 ** 2) + 1e-8));
+  const saved = adam.state();
+  const resumed = new Adam();
+  resumed.load(saved, adam.steps);
+  resumed.apply(vars, { w: tf.tensor1d(g2) }, () => 0.1);
+  const after2 = w.dataSync();
+  for (let i = 0; i < 2; i++) assert.ok(Math.abs(after2[i]! - expected[i]!) < 1e-6, `${after2[i]} vs ${expected[i]}`);
+});
+
+test('config: defaults are the paper schedule; errors name the field; rates by longest prefix and decay', () => {
+  const cfg = parseTrainConfig('stage: restoration\ndata: { train: [x] }\ninit: { extractor: e.safetensors }\n', join(dir, 'r.yaml'));
+  assert.equal(cfg.batch, 9);
+  assert.equal(cfg.lr, 1e-4);
+  assert.equal(learningRate(cfg, 'dyn_agg_restore.small_offset_conv1.weight', 0), 1e-6);
+  assert.equal(learningRate(cfg, 'dyn_agg_restore.medium_offset_conv2.bias', 0), 1e-5);
+  assert.equal(learningRate(cfg, 'content_extractor.conv_first.weight', 0), 1e-4);
+  const t = parseTrainConfig(TEACHER_YAML.replace('steps: 8', 'steps: 8\nlr_decay: { at: [4], factor: 0.5 }'), join(dir, 't.yaml'));
+  assert.equal(learningRate(t, 'x', 3), 1e-4);
+  assert.equal(learningRate(t, 'x', 4), 0.5e-4);
+  assert.throws(() => parseTrainConfig('stage: nope\n', 'bad.yaml'), (e: Error) => e instanceof TrainConfigError && /bad\.yaml: "stage" must be/.test(e.message));
+  assert.throws(() => parseTrainConfig('stage: teacher\ndata: { train: [x] }\nbatch: 0\n', 'b.yaml'), /"batch" must be a positive integer/);
+  assert.throws(() => parseTrainConfig('stage: student\ndata: { train: [x] }\n', 's.yaml'), /needs init.extractor/);
+  assert.throws(() => parseTrainConfig('stage: teacher\n', 'd.yaml'), /data.train/);
+  assert.throws(() => parseTrainConfig(': : :\n  - [', 'y.yaml'), /not valid YAML/);
+});
+
+test('train teacher: a SIGKILLed run resumes from its last checkpoint on the same loss curve', async () => {
+  const cfg = join(dir, 'teacher.yaml');
+  const straight = join(dir, 'run-straight');
+  const r = refsr(['train', 'teacher', '-c', cfg, '-o', straight]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).finished, true);
+  const reference = losses(straight);
+  assert.equal(reference.length, 8);
+  assert.ok(existsSync(join(straight, 'model.safetensors')));
+  const exported = await readWeightFile(join(straight, 'model.safetensors'));
+  assert.ok(exported.has('feature_extraction_image1.model.conv1_1.weight'));
+
+  const killed = join(dir, 'run-killed');
+  const child = spawn(process.execPath, [BIN, 'train', 'teacher', '-c', cfg, '-o', killed], { stdio: 'ignore' });
+  // Kill it once a checkpoint past step 2 exists and it has logged a step beyond it.
+  await new Promise<void>((resolve, reject) => {
+    const t0 = Date.now();
+    const poll = setInterval(() => {
+      const log = existsSync(join(killed, 'log.jsonl')) ? readFileSync(join(killed, 'log.jsonl'), 'utf8').trim().split('\n').filter(Boolean).length : 0;
+      if (log >= 5 && existsSync(join(killed, 'checkpoint.safetensors'))) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        resolve();
+      } else if (Date.now() - t0 > 240_000) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        reject(new Error('the run never reached step 5'));
+      }
+    }, 20);
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  const resumed = refsr(['train', 'teacher', '-c', cfg, '-o', killed]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const info = JSON.parse(resumed.stdout) as { resumedFrom: number; finished: boolean };
+  assert.ok(info.resumedFrom >= 2 && info.resumedFrom < 8, `resumed from ${info.resumedFrom}`);
+  assert.match(resumed.stderr, /resuming at step/);
+  assert.deepEqual(losses(killed), reference, 'the resumed run logs exactly the uninterrupted losses');
+
+  // A different config in the same folder is refused, naming the problem.
+  writeFileSync(join(dir, 'teacher2.yaml'), TEACHER_YAML.replace('seed: 3', 'seed: 4'));
+  const clash = refsr(['train', 'teacher', '-c', join(dir, 'teacher2.yaml'), '-o', killed]);
+  assert.equal(clash.code, 1);
+  assert.match(clash.stderr, /different training configuration/);
+});
+
+test('train restoration: a few steps give a model bundle that refsr upscale loads', async () => {
+  const widths = [8, 8, 16] as const;
+  const rest = { ngf: 8, contentBlocks: 1, smallBlocks: 1, mediumBlocks: 1, largeBlocks: 1, smallAggregation: false, groups: 4, trunkWidths: widths };
+  const extractor = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
+  for (const [k, shape] of bundleSpec(rest)) {
+    if (k.startsWith('feature_extraction')) extractor.set(k, { dtype: 'F32', shape, data: seededValue(k, shape, { seed: 1, std: 'he' }) });
+  }
+  await writeSafetensors(join(dir, 'extractor.safetensors'), extractor);
+  writeFileSync(join(dir, 'restoration.yaml'), `stage: restoration
+seed: 1
+steps: 3
+batch: 2
+lr: 1.0e-3
+checkpoint_every: 1
+validate_every: 3
+init: { std: he, zero: [dyn_agg_restore.tail_large.2.weight], extractor: extractor.safetensors }
+model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 1, large_blocks: 1, small_aggregation: false, groups: 4, trunk_widths: [8, 8, 16] }
+data: { train: [photos], hold_out_every: 4, val_samples: 1, pairs: { lr_patch: 8, ref_size: 48 } }
+`);
+  const run = join(dir, 'run-restoration');
+  const r = refsr(['train', 'restoration', '-c', join(dir, 'restoration.yaml'), '-o', run]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /validation at step 3: \{"psnr_y":/);
+  const log = readFileSync(join(run, 'log.jsonl'), 'utf8');
+  assert.match(log, /"gain_db"/);
+  const model = JSON.parse(r.stdout).model as string;
+  const lr = join(dir, 'lr.png');
+  await texture(lr, 20, 16, 9);
+  const out = join(dir, 'sr.png');
+  const up = refsr(['upscale', lr, '--ref', join(photos, 'p1.png'), '-o', out, '--model', model]);
+  assert.equal(up.code, 0, up.stderr);
+  const meta = await sharp(out).metadata();
+  assert.deepEqual([meta.width, meta.height], [80, 64]);
+});
