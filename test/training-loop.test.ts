@@ -151,6 +151,14 @@ test('train teacher: a SIGKILLed run resumes from its last checkpoint on the sam
   const clash = refsr(['train', 'teacher', '-c', join(dir, 'teacher2.yaml'), '-o', killed]);
   assert.equal(clash.code, 1);
   assert.match(clash.stderr, /different training configuration/);
+
+  // A folder another live process trains in is refused (its lock names the pid).
+  const busy = join(dir, 'run-busy');
+  mkdirSync(busy);
+  writeFileSync(join(busy, 'run.lock'), String(process.pid));
+  const refused = refsr(['train', 'teacher', '-c', cfg, '-o', busy]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, new RegExp(`in use by another training process \\(pid ${process.pid}\\)`));
 });
 
 test('train restoration: a few steps give a model bundle that refsr upscale loads', async () => {

@@ -20,6 +20,8 @@ export interface SeededInit {
   readonly std?: number | 'he';
   /** Std of `conv_offset_mask` weights (default 0, the official zero init). */
   readonly offsetStd?: number;
+  /** The name whose seeded value a parameter takes (default itself): ties two parameters to the same start. */
+  readonly seedName?: (name: string) => string;
   /** Parameters that start at zero (e.g. the last conv, so a residual network starts as its bilinear base). */
   readonly zero?: readonly string[];
   /** Std of biases (default 0). */
@@ -43,7 +45,7 @@ function hashName(name: string, seed: number): number {
 /** The seeded initial value of one parameter; depends only on (seed, name, shape), not on creation order. */
 export function seededValue(name: string, shape: readonly number[], init: SeededInit): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
-  const rng = new Rng(hashName(name, init.seed));
+  const rng = new Rng(hashName(init.seedName?.(name) ?? name, init.seed));
   if (name.endsWith('.mean') && n === 3) return Float32Array.from(IMAGENET_MEAN);
   if (name.endsWith('.std') && n === 3) return Float32Array.from(IMAGENET_STD);
   if (init.zero?.includes(name)) return new Float32Array(n);

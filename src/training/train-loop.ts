@@ -5,8 +5,9 @@
 // same loss curve as an uninterrupted one.
 
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdir, readFile, appendFile, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { mkdir, readFile, appendFile, writeFile, unlink } from 'node:fs/promises';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { CheckpointError } from './checkpoint.ts';
 import { join } from 'node:path';
 import { Adam } from './adam.ts';
 import { learningRate, type TrainConfig } from './config.ts';
@@ -86,8 +87,37 @@ function gradsByName(params: ParamStore, grads: tf.NamedTensorMap): Record<strin
   return out;
 }
 
+/** Takes the run folder's lock (a file holding our pid); a folder another live process trains in is refused. */
+function lockRunFolder(dir: string): string {
+  const lock = join(dir, 'run.lock');
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return lock;
+  } catch {
+    const pid = Number(readFileSync(lock, 'utf8'));
+    let alive = false;
+    try {
+      alive = Number.isInteger(pid) && pid > 0 && pid !== process.pid && (process.kill(pid, 0), true);
+    } catch {
+      alive = false;
+    }
+    if (alive) throw new CheckpointError(`run folder ${dir} is in use by another training process (pid ${pid})`);
+    writeFileSync(lock, String(process.pid)); // left behind by a killed run
+    return lock;
+  }
+}
+
 export async function train<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: TrainOptions): Promise<TrainResult> {
   await mkdir(opts.outDir, { recursive: true });
+  const lock = lockRunFolder(opts.outDir);
+  try {
+    return await trainLocked(cfg, factory, opts);
+  } finally {
+    await unlink(lock).catch(() => {});
+  }
+}
+
+async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: TrainOptions): Promise<TrainResult> {
   const ckptPath = join(opts.outDir, CHECKPOINT_FILE);
   const logPath = join(opts.outDir, LOG_FILE);
   const saved = opts.restart ? undefined : await loadCheckpoint(ckptPath, cfg);

@@ -51,7 +51,10 @@ export class ContrastiveStage implements TrainingStage<ContrastiveBatch> {
     const all = await loadImageFolders(cfg.data.train, minSide);
     const split = cfg.data.val.length ? { train: all, val: await loadImageFolders(cfg.data.val, minSide) } : holdOut(all, cfg.data.holdOutEvery);
     const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
-    const init = { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero };
+    // Both branches start from the same weights, as the official ones both start from VGG: with independent
+    // random branches, corresponding features start uncorrelated and the triplet loss settles on anti-aligned
+    // constant features (positives and negatives equally far) instead of learning to match.
+    const init = { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero, seedName: (n: string) => n.replace('feature_extraction_image2.', 'feature_extraction_image1.') };
     if (cfg.stage === 'student') {
       const t = await readWeightFile(cfg.init.extractor!);
       const teacher = new ParamStore({ source: t.lookup, trainable: false });
