@@ -146,6 +146,13 @@ test('train teacher: a SIGKILLed run resumes from its last checkpoint on the sam
   assert.match(resumed.stderr, /resuming at step/);
   assert.deepEqual(losses(killed), reference, 'the resumed run logs exactly the uninterrupted losses');
 
+  // A finished run is extended by raising `steps`: it resumes at its last step.
+  writeFileSync(join(dir, 'teacher-longer.yaml'), TEACHER_YAML.replace('steps: 8', 'steps: 10'));
+  const longer = refsr(['train', 'teacher', '-c', join(dir, 'teacher-longer.yaml'), '-o', straight]);
+  assert.equal(longer.code, 0, longer.stderr);
+  assert.deepEqual([JSON.parse(longer.stdout).resumedFrom, JSON.parse(longer.stdout).step], [8, 10]);
+  assert.equal(losses(straight).length, 10);
+
   // A different config in the same folder is refused, naming the problem.
   writeFileSync(join(dir, 'teacher2.yaml'), TEACHER_YAML.replace('seed: 3', 'seed: 4'));
   const clash = refsr(['train', 'teacher', '-c', join(dir, 'teacher2.yaml'), '-o', killed]);

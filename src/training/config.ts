@@ -67,7 +67,7 @@ export interface TrainConfig {
   };
   /** Teacher stage only: the input-side image is the bicubic down/up copy (as the student sees it) instead of HR. */
   readonly degradedInput: boolean;
-  /** Absolute path of the config file and its fingerprint. */
+  /** Absolute path of the config file and its fingerprint (everything but the run length and report periods). */
   readonly source: string;
   readonly fingerprint: string;
 }
@@ -216,7 +216,9 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
     if ((stage === 'student' || stage === 'restoration') && !cfg.init.extractor) {
       throw new TrainConfigError(`the ${stage} stage needs init.extractor (the trained ${stage === 'student' ? 'teacher' : 'contrastive extractor'} weights)`);
     }
-    const { source: _s, ...hashed } = cfg;
+    // What defines the training run; how long it runs and how often it reports do not, so a finished run can be
+    // extended by raising `steps` and resuming.
+    const { source: _s, steps: _n, checkpointEvery: _c, validateEvery: _v, logEvery: _l, ...hashed } = cfg;
     const fingerprint = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
     return { ...cfg, fingerprint };
   } catch (e) {
