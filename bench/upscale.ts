@@ -22,7 +22,6 @@ import { FlopCounter } from '../src/graph/flop-counter.ts';
 import { matchExact } from '../src/matching/correspondence.ts';
 import { tileLayout } from '../src/pipeline/tiles.ts';
 import { DEFAULT_TILE, DEFAULT_OVERLAP } from '../src/pipeline/restore-tiled.ts';
-import { readWeightFile } from '../src/weights/read-weight-file.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };

@@ -1,9 +1,15 @@
-// Owns parsing of numeric command-line options with clear errors.
+// Owns parsing of the shared command-line option values (numbers, matching mode) with clear errors.
 
 import { InvalidArgumentError } from 'commander';
+import type { MatchingMode } from '../pipeline/super-resolve.ts';
 
 export function intOption(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${value}" is not a non-negative integer`);
   return n;
+}
+
+export function matchingOption(v: string): MatchingMode {
+  if (v !== 'auto' && v !== 'exact' && v !== 'fast') throw new InvalidArgumentError('choose auto, exact or fast');
+  return v;
 }

@@ -10,7 +10,7 @@ import type { RgbImage } from '../image/rgb-image.ts';
 import { measure, type Metrics } from '../metrics/index.ts';
 import { prepareProtocol, runProtocol } from '../pipeline/protocol.ts';
 import type { RefSRModel } from '../pipeline/refsr-model.ts';
-import type { StageTimes } from '../pipeline/super-resolve.ts';
+import type { StageTimes, MatchingMode } from '../pipeline/super-resolve.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
 import { centreCrop } from './centre-crop.ts';
 import type { EvalPair, Protocol } from './datasets.ts';
@@ -67,6 +67,8 @@ export interface EvalOptions {
   /** Replace each pair's reference with another pair's (robustness: how much does the reference matter). */
   readonly shuffleRefs?: boolean;
   readonly tile?: number;
+  /** Correspondence search (default exact, the paper protocol). */
+  readonly matching?: MatchingMode;
   /** Smoke runs only (not the paper protocol): centre-crop input and reference to at most this many pixels a side. */
   readonly crop?: number;
 }
@@ -90,7 +92,7 @@ export async function evaluate(model: RefSRModel, pairs: readonly EvalPair[], me
     const ref = self ? selfReference(other === p ? hr : await load(other.hr)) : await load(other.ref);
     const t0 = performance.now();
     const r = await runProtocol(model, hr, ref, {
-      signal: opts.signal, tile: opts.tile,
+      signal: opts.signal, tile: opts.tile, matching: opts.matching ?? 'exact',
       onProgress: (stage, f) => opts.onProgress?.((i + stageWeight(stage, f)) / pairs.length),
     });
     const seconds = (performance.now() - t0) / 1000;

@@ -11,7 +11,8 @@ import { evaluate, writeReport } from '../../eval/evaluate.ts';
 import { makeThumbnails, type Thumbnails } from '../../report/thumbnails.ts';
 import { thumbnailKey, writeEvalHtml } from '../../report/eval-html.ts';
 import { createProgress } from '../progress.ts';
-import { intOption } from '../options.ts';
+import { intOption, matchingOption } from '../options.ts';
+import type { MatchingMode } from '../../pipeline/super-resolve.ts';
 import { withCancellation } from '../cancellation.ts';
 
 interface EvalFlags {
@@ -30,6 +31,7 @@ interface EvalFlags {
   crop?: number;
   shuffleRefs?: boolean;
   threads?: number;
+  matching: MatchingMode;
   quiet?: boolean;
 }
 
@@ -68,6 +70,7 @@ export function registerEval(program: Command): void {
     .option('--seed <n>', 'manga109: seed of the random reference choice', intOption, 1)
     .option('--crop <px>', 'smoke runs only (not the paper protocol): centre-crop input and reference to at most PX a side', intOption)
     .option('--shuffle-refs', "give each image another pair's reference (how much does the reference matter?)")
+    .option('--matching <mode>', 'correspondence search: exact (the paper protocol), fast (coarse-to-fine) or auto', matchingOption, 'exact')
     .option('--threads <n>', 'CPU threads', intOption)
     .option('-q, --quiet', 'no progress output')
     .action(async (dataset: string, flags: EvalFlags, command: Command) => {
@@ -90,10 +93,11 @@ export function registerEval(program: Command): void {
         ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
         ...(flags.shuffleRefs ? { shuffleRefs: true } : {}),
         ...(flags.crop ? { crop: flags.crop } : {}),
+        ...(flags.matching !== 'exact' ? { matching: flags.matching } : {}),
       };
       try {
         const report = await withCancellation((signal) => evaluate(model, pairs, { protocol: protocol!, dataset, model: modelPath, options }, {
-          signal, shuffleRefs: flags.shuffleRefs, crop: flags.crop,
+          signal, shuffleRefs: flags.shuffleRefs, crop: flags.crop, matching: flags.matching,
           onProgress: (f) => progress.update('eval', f),
           onOutputs: flags.html ? async (_p, r, images) => { thumbs.set(thumbnailKey(r), await makeThumbnails(images)); } : undefined,
           onImage: (done, total, r) => {

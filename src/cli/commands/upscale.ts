@@ -10,15 +10,10 @@ import { upscale, DEFAULT_MAX_INPUT_PIXELS } from '../../pipeline/upscale.ts';
 import { DEFAULT_REF_MAX_PIXELS } from '../../pipeline/reference-canvas.ts';
 import { DEFAULT_TILE, DEFAULT_OVERLAP } from '../../pipeline/restore-tiled.ts';
 import { createProgress } from '../progress.ts';
-import { intOption } from '../options.ts';
+import { intOption, matchingOption } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
 import type { MatchingMode } from '../../pipeline/super-resolve.ts';
-import { InvalidArgumentError } from 'commander';
 
-function matchingOption(v: string): MatchingMode {
-  if (v !== 'auto' && v !== 'exact' && v !== 'fast') throw new InvalidArgumentError('choose auto, exact or fast');
-  return v;
-}
 
 interface UpscaleFlags {
   ref: string[];
