@@ -89,6 +89,8 @@ function horizontal(src: RgbImage, outW: number, rowFirst: number, rows: number)
   return rgbImage(outW, rows, out);
 }
 
+// The vertical pass mirrors the horizontal one with the roles of rows and columns swapped; both stay written out
+// because they are the hot loops of every resize and a shared per-pixel helper costs a call per tap.
 function vertical(src: RgbImage, c: Coefficients, rowShift: number): RgbImage {
   const outH = c.first.length;
   const w = src.width;
