@@ -51,7 +51,10 @@ export function seededValue(name: string, shape: readonly number[], init: Seeded
   if (init.zero?.includes(name)) return new Float32Array(n);
   if (name.endsWith('.weight') && shape.length >= 2) {
     const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
-    const std = init.std === 'he' ? Math.sqrt(2 / fanIn) : (init.std ?? 0.02);
+    // As the official ResidualBlockNoBN (default_init_weights(scale=0.1)): residual branches start at a tenth of He,
+    // so a deep residual stack starts near identity instead of doubling its variance per block.
+    const residual = /\.body(_\w+)?\.\d+\.conv[12]\.weight$/.test(name) ? 0.1 : 1;
+    const std = init.std === 'he' ? residual * Math.sqrt(2 / fanIn) : (init.std ?? 0.02);
     return rng.normals(n, name.includes('conv_offset_mask') ? (init.offsetStd ?? 0) : std);
   }
   if (name.endsWith('.weight')) return new Float32Array(n).fill(1);
