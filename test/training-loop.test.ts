@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
@@ -106,6 +106,10 @@ test('config: defaults are the paper schedule; errors name the field; rates by l
   assert.throws(() => parseTrainConfig('stage: student\ndata: { train: [x] }\n', 's.yaml'), /needs init.extractor/);
   assert.throws(() => parseTrainConfig('stage: teacher\n', 'd.yaml'), /data.train/);
   assert.throws(() => parseTrainConfig(': : :\n  - [', 'y.yaml'), /not valid YAML/);
+  for (const f of readdirSync(join(repoRoot, 'configs'))) {
+    const c = parseTrainConfig(readFileSync(join(repoRoot, 'configs', f), 'utf8'), join(repoRoot, 'configs', f));
+    assert.ok(f.includes(c.stage), `${f} configures ${c.stage}`);
+  }
 });
 
 test('train teacher: a SIGKILLed run resumes from its last checkpoint on the same loss curve', async () => {
