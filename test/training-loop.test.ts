@@ -150,6 +150,23 @@ test('train teacher: a SIGKILLed run resumes from its last checkpoint on the sam
   assert.match(resumed.stderr, /resuming at step/);
   assert.deepEqual(losses(killed), reference, 'the resumed run logs exactly the uninterrupted losses');
 
+  // Ctrl-C (SIGTERM here) stops at a step boundary with a checkpoint and says so; the rerun completes the same curve.
+  const cancelled = join(dir, 'run-cancelled');
+  const stopped = spawn(process.execPath, [BIN, 'train', 'teacher', '-c', cfg, '-o', cancelled], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  stopped.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      const n = existsSync(join(cancelled, 'log.jsonl')) ? readFileSync(join(cancelled, 'log.jsonl'), 'utf8').trim().split('\n').filter(Boolean).length : 0;
+      if (n >= 3) { clearInterval(poll); stopped.kill('SIGTERM'); resolve(); }
+    }, 20);
+  });
+  const code = await new Promise((resolve) => stopped.once('exit', resolve));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /cancelled; checkpoint at step \d+ kept in .*rerun the same command to resume/);
+  assert.equal(refsr(['train', 'teacher', '-c', cfg, '-o', cancelled]).code, 0);
+  assert.deepEqual(losses(cancelled), reference);
+
   // A finished run is extended by raising `steps`: it resumes at its last step.
   writeFileSync(join(dir, 'teacher-longer.yaml'), TEACHER_YAML.replace('steps: 8', 'steps: 10'));
   const longer = refsr(['train', 'teacher', '-c', join(dir, 'teacher-longer.yaml'), '-o', straight]);

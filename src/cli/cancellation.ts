@@ -2,7 +2,8 @@
 // boundary (nothing partial is written, since outputs are atomic); a second one exits at once.
 
 export class CancelledError extends Error {
-  constructor() { super('cancelled'); this.name = 'CancelledError'; }
+  /** `message` is what the user reads after "refsr: " (what was kept or not). */
+  constructor(message = 'cancelled; nothing was written') { super(message); this.name = 'CancelledError'; }
 }
 
 export async function withCancellation<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {

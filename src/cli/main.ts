@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     if (e instanceof CancelledError || (e as Error).name === 'AbortError') {
-      process.stderr.write('refsr: cancelled; nothing was written\n');
+      process.stderr.write(`refsr: ${e instanceof CancelledError ? e.message : 'cancelled; nothing was written'}\n`);
       return 130;
     }
     const err = e as Error;

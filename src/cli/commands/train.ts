@@ -11,7 +11,7 @@ import { train, type TrainEvents } from '../../training/train-loop.ts';
 import { initTfjs } from '../../training/tfjs-backend.ts';
 import { ContrastiveStage } from '../../training/stages/contrastive-stage.ts';
 import { RestorationStage } from '../../training/stages/restoration-stage.ts';
-import { withCancellation } from '../cancellation.ts';
+import { withCancellation, CancelledError } from '../cancellation.ts';
 
 interface TrainFlags {
   config: string;
@@ -75,6 +75,9 @@ export function registerTrain(program: Command): void {
       if (cfg.stage !== stage) throw new TrainConfigError(`${flags.config} configures the ${cfg.stage} stage, not ${stage}`);
       const outDir = resolve(flags.out ?? `runs/${stage}`);
       const events = progressEvents(Boolean(flags.quiet));
+      let saved: number | undefined;
+      const onCheckpoint = events.onCheckpoint;
+      events.onCheckpoint = (step) => { saved = step; onCheckpoint?.(step); };
       await initTfjs();
       try {
         const r = await withCancellation((signal) => {
@@ -83,6 +86,9 @@ export function registerTrain(program: Command): void {
         });
         events.stop();
         process.stdout.write(`${JSON.stringify({ stage, step: r.step, steps: cfg.steps, finished: r.finished, resumedFrom: r.resumedFrom, model: r.modelPath ?? null, runFolder: outDir })}\n`);
+      } catch (e) {
+        if (e instanceof CancelledError && saved !== undefined) throw new CancelledError(`cancelled; checkpoint at step ${saved} kept in ${outDir}: rerun the same command to resume`);
+        throw e;
       } finally {
         events.stop();
       }
