@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { repoRoot, goldenDir, goldenSkip } from './support/shared.ts';
 import { writeTinyModelFile, tempDir } from './support/tiny-model.ts';
+import { readImageFile } from '../src/image/decode.ts';
+import { pilResizeBicubic } from '../src/image/pil-bicubic.ts';
+import { psnrY } from '../src/metrics/index.ts';
 
 const BIN = join(repoRoot, 'bin', 'refsr.js');
 
@@ -115,4 +118,16 @@ test('convert assembles official-format checkpoints (safetensors and .pth) into 
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /missing \d+ keys: .*contrastive extractor \(--extractor\).*VGG19 \(--vgg\)/);
   assert.ok(!existsSync(join(dir, 'incomplete.safetensors')));
+});
+
+test("README's main command: the bundled default model upscales the example pair, better than bicubic", async () => {
+  const out = join(dir, 'coffee-x4.png');
+  const r = spawnSync(process.execPath, [BIN, 'upscale', 'examples/coffee-lr.png', '--ref', 'examples/coffee-ref.png', '-o', out], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const sr = await readImageFile(out);
+  assert.deepEqual([sr.width, sr.height], [400, 320]);
+  const hr = await readImageFile(join(repoRoot, 'examples', 'coffee-hr.png'));
+  const lrImg = await readImageFile(join(repoRoot, 'examples', 'coffee-lr.png'));
+  const bicubic = pilResizeBicubic(lrImg, 400, 320);
+  assert.ok(psnrY(sr, hr) > psnrY(bicubic, hr), `refsr ${psnrY(sr, hr).toFixed(2)} dB vs bicubic ${psnrY(bicubic, hr).toFixed(2)} dB`);
 });

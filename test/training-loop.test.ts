@@ -14,9 +14,8 @@ import { initTfjs } from '../src/training/tfjs-backend.ts';
 import { Adam } from '../src/training/adam.ts';
 import { parseTrainConfig, learningRate, TrainConfigError } from '../src/training/config.ts';
 import { Rng } from '../src/random/rng.ts';
-import { bundleSpec } from '../src/models/model-bundle.ts';
-import { seededValue } from '../src/training/param-store.ts';
-import { writeSafetensors } from '../src/weights/safetensors.ts';
+import { readSafetensors } from '../src/weights/safetensors.ts';
+import { seededExtractor, seededExtractorSeed } from '../src/training/extractor-source.ts';
 import { readWeightFile } from '../src/weights/read-weight-file.ts';
 
 const BIN = join(repoRoot, 'bin', 'refsr.js');
@@ -189,14 +188,20 @@ test('train teacher: a SIGKILLed run resumes from its last checkpoint on the sam
   assert.match(refused.stderr, new RegExp(`in use by another training process \\(pid ${process.pid}\\)`));
 });
 
-test('train restoration: a few steps give a model bundle that refsr upscale loads', async () => {
-  const widths = [8, 8, 16] as const;
-  const rest = { ngf: 8, contentBlocks: 1, smallBlocks: 1, mediumBlocks: 1, largeBlocks: 1, smallAggregation: false, groups: 4, trunkWidths: widths };
-  const extractor = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
-  for (const [k, shape] of bundleSpec(rest)) {
-    if (k.startsWith('feature_extraction')) extractor.set(k, { dtype: 'F32', shape, data: seededValue(k, shape, { seed: 1, std: 'he' }) });
-  }
-  await writeSafetensors(join(dir, 'extractor.safetensors'), extractor);
+test('seeded:N extractor: both branches start equal, the same for the same seed, different for another', () => {
+  const a = seededExtractor(1, [8, 8, 16]);
+  const b = seededExtractor(1, [8, 8, 16]);
+  const c = seededExtractor(2, [8, 8, 16]);
+  const k1 = 'feature_extraction_image1.model.conv1_1.weight';
+  assert.deepEqual(a.get(k1)!.data, a.get(k1.replace('image1', 'image2'))!.data);
+  assert.deepEqual(a.get(k1)!.data, b.get(k1)!.data);
+  assert.notDeepEqual(a.get(k1)!.data, c.get(k1)!.data);
+  assert.equal(seededExtractorSeed('seeded'), 1);
+  assert.equal(seededExtractorSeed('seeded:7'), 7);
+  assert.equal(seededExtractorSeed('seeded.safetensors'), undefined);
+});
+
+test('train restoration: a few steps from the seeded extractor give a model bundle that refsr upscale loads', async () => {
   writeFileSync(join(dir, 'restoration.yaml'), `stage: restoration
 seed: 1
 steps: 3
@@ -204,7 +209,7 @@ batch: 2
 lr: 1.0e-3
 checkpoint_every: 1
 validate_every: 3
-init: { std: he, zero: [dyn_agg_restore.tail_large.2.weight], extractor: extractor.safetensors }
+init: { std: he, zero: [dyn_agg_restore.tail_large.2.weight], extractor: 'seeded:1' }
 model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 1, large_blocks: 1, small_aggregation: false, groups: 4, trunk_widths: [8, 8, 16] }
 data: { train: [photos], hold_out_every: 4, val_samples: 1, pairs: { lr_patch: 8, ref_size: 48 } }
 `);
@@ -215,6 +220,10 @@ data: { train: [photos], hold_out_every: 4, val_samples: 1, pairs: { lr_patch: 8
   const log = readFileSync(join(run, 'log.jsonl'), 'utf8');
   assert.match(log, /"gain_db"/);
   const model = JSON.parse(r.stdout).model as string;
+  const provenance = JSON.parse((await readSafetensors(model)).metadata['refsr.provenance']!);
+  assert.equal(provenance.extractor, 'seeded:1');
+  assert.equal(provenance.steps, 3);
+  assert.ok(!provenance.data[0].startsWith('/'), `data paths are relative: ${provenance.data[0]}`);
   const lr = join(dir, 'lr.png');
   await texture(lr, 20, 16, 9);
   const out = join(dir, 'sr.png');

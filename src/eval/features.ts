@@ -1,11 +1,12 @@
 // Owns the feature maps used for correspondence analysis outside the restoration chain: the contrastive extractor's
 // two branches (C2-Matching's matching features) and plain VGG19 relu3_1 (the SRNTT-style matching baseline), each
-// as its own small ONNX graph built from the shared network definitions and cached per input shape. The VGG weights
-// come from the model bundle (`vgg.*`) or from a separate file (torchvision .pth, conv-named safetensors or the
-// MatConvNet relu3_1 export), with that file's input convention.
+// as its own small ONNX graph built from the shared network definitions, in a bounded cache per input shape. The
+// VGG weights come from the model bundle (`vgg.*`) or from a separate file (torchvision .pth, conv-named
+// safetensors or the MatConvNet relu3_1 export), with that file's input convention.
 
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import { OrtGraph } from '../graph/ort-session.ts';
+import { SessionCache } from '../graph/session-cache.ts';
 import { contrasBranch, type ContrasBranch } from '../models/contras-extractor.ts';
 import { vgg19Features, trunkWidthsOf, type VggInputNorm } from '../models/vgg-features.ts';
 import { VGG_PREFIX } from '../models/model-bundle.ts';
@@ -16,7 +17,7 @@ import { WeightMap } from '../weights/weight-map.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 
 export class FeatureExtractor {
-  private readonly sessions = new Map<string, Promise<OrtGraph>>();
+  private readonly sessions = new SessionCache();
 
   /**
    * @param weights  a weight map holding `feature_extraction_image{1,2}.*` and/or `vgg.conv*`
@@ -36,16 +37,11 @@ export class FeatureExtractor {
   }
 
   private run(key: string, img: Float32Tensor, build: (ops: OnnxOps, x: ReturnType<OnnxOps['input']>) => ReturnType<OnnxOps['input']>): Promise<Float32Tensor> {
-    const k = `${key}:${img.shape}`;
-    let s = this.sessions.get(k);
-    if (!s) {
+    return this.sessions.use(`${key}:${img.shape}`, () => {
       const ops = new OnnxOps(this.weights.lookup);
       ops.output(build(ops, ops.input('img', img.shape)), 'feat');
-      s = OrtGraph.create(ops.encode(), { threads: this.threads });
-      this.sessions.set(k, s);
-      s.catch(() => this.sessions.delete(k));
-    }
-    return s.then((g) => g.run({ img })).then((o) => o.feat!);
+      return OrtGraph.create(ops.encode(), { threads: this.threads });
+    }, (g) => g.run({ img })).then((o) => o.feat!);
   }
 
   /** Contrastive features [1, C (256 for VGG widths), H/4, W/4] of a [1, 3, H, W] image in [0, 1]: branch 1 = input side, 2 = reference side. */
@@ -61,7 +57,6 @@ export class FeatureExtractor {
   }
 
   async release(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s.catch(() => undefined))?.release();
-    this.sessions.clear();
+    await this.sessions.release();
   }
 }

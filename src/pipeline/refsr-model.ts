@@ -1,8 +1,9 @@
 // Owns a loaded refsr model ready to run: the weights of the three networks, their description, and the ONNX
-// Runtime sessions built from the shared network definitions (cached per input shape, since graphs are static).
+// Runtime sessions built from the shared network definitions (a bounded cache per input shape, since graphs are static).
 
 import { OnnxOps, type Sym } from '../graph/onnx-ops.ts';
 import { OrtGraph } from '../graph/ort-session.ts';
+import { SessionCache } from '../graph/session-cache.ts';
 import { contrasBranch } from '../models/contras-extractor.ts';
 import { vgg19Features } from '../models/vgg-features.ts';
 import { restorationNet } from '../models/restoration-net.ts';
@@ -28,7 +29,7 @@ export interface RestorationTileInputs {
 export type DeformConvLowering = 'auto' | 'gridsample' | 'deformconv';
 
 export class RefSRModel {
-  private readonly sessions = new Map<string, Promise<OrtGraph>>();
+  private readonly sessions = new SessionCache();
 
   constructor(readonly weights: WeightMap, readonly info: BundleInfo, readonly source: string, readonly threads?: number, readonly deformConv: DeformConvLowering = 'auto') {}
 
@@ -37,37 +38,32 @@ export class RefSRModel {
     return new RefSRModel(weights, describeBundle(weights, path), path, opts.threads, opts.deformConv);
   }
 
-  private session(key: string, build: (ops: OnnxOps) => void): Promise<OrtGraph> {
-    let s = this.sessions.get(key);
-    if (!s) {
+  private run(key: string, build: (ops: OnnxOps) => void, feeds: Record<string, Float32Tensor>): Promise<Record<string, Float32Tensor>> {
+    return this.sessions.use(key, () => {
       const ops = new OnnxOps(this.weights.lookup, { deformConv: this.deformConv });
       build(ops);
-      s = OrtGraph.create(ops.encode(), { threads: this.threads });
-      this.sessions.set(key, s);
-    }
-    return s;
+      return OrtGraph.create(ops.encode(), { threads: this.threads });
+    }, (g) => g.run(feeds));
   }
 
   /** Contrastive branch 1 on the bicubic-upsampled input [1, 3, H, W] -> [1, 256, H/4, W/4]. */
   async inputFeatures(up: Float32Tensor, signal?: AbortSignal): Promise<Float32Tensor> {
     const o = await extractInWindows(up, { feat: 4 }, async (win) => {
-      const g = await this.session(`in:${win.shape}`, (ops) => ops.output(contrasBranch(ops, 1, ops.input('up', win.shape), this.info.restoration.trunkWidths), 'feat'));
-      return g.run({ up: win });
+      return this.run(`in:${win.shape}`, (ops) => ops.output(contrasBranch(ops, 1, ops.input('up', win.shape), this.info.restoration.trunkWidths), 'feat'), { up: win });
     }, { signal });
     return o.feat!;
   }
 
   async referenceFeatures(ref: Float32Tensor, signal?: AbortSignal): Promise<ReferenceFeatures> {
     const o = await extractInWindows(ref, { contras: 4, relu1_1: 1, relu2_1: 2, relu3_1: 4 }, async (win) => {
-      const g = await this.session(`ref:${win.shape}`, (ops) => {
+      return this.run(`ref:${win.shape}`, (ops) => {
         const x = ops.input('ref', win.shape);
         ops.output(contrasBranch(ops, 2, x, this.info.restoration.trunkWidths), 'contras');
         const v = vgg19Features(ops, VGG_PREFIX, x, this.info.vggInput, this.info.restoration.trunkWidths);
         ops.output(v.relu1_1, 'relu1_1');
         ops.output(v.relu2_1, 'relu2_1');
         ops.output(v.relu3_1, 'relu3_1');
-      });
-      return g.run({ ref: win });
+      }, { ref: win });
     }, { signal });
     return { contras: o.contras!, relu1_1: o.relu1_1!, relu2_1: o.relu2_1!, relu3_1: o.relu3_1! };
   }
@@ -82,18 +78,17 @@ export class RefSRModel {
       feeds[`pre_${l}`] = t.levels[l].preOffset;
     }
     const key = `restore:${Object.entries(feeds).map(([k, v]) => `${k}=${v.shape}`).join(';')}`;
-    const g = await this.session(key, (ops) => {
+    const out = await this.run(key, (ops) => {
       const s: Record<string, Sym> = {};
       for (const [k, v] of Object.entries(feeds)) s[k] = ops.input(k, v.shape);
       const level = (l: string) => ({ ref: s[`ref_${l}`]!, refLocal: s[`local_${l}`]!, preOffset: s[`pre_${l}`]! });
       const r = restorationNet(ops, { lr: s.lr!, relu3_1: this.info.restoration.smallAggregation ? level('relu3_1') : undefined, relu2_1: level('relu2_1'), relu1_1: level('relu1_1') }, this.info.restoration);
       ops.output(r.out, 'out');
-    });
-    return (await g.run(feeds)).out!;
+    }, feeds);
+    return out.out!;
   }
 
   async release(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s).release();
-    this.sessions.clear();
+    await this.sessions.release();
   }
 }

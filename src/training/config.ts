@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import type { RestorationConfig } from '../models/restoration-net.ts';
 import type { TrunkWidths } from '../models/vgg-features.ts';
 import { DEFAULT_REFERENCE_PAIRS, type ReferencePairOptions } from './data/reference-pairs.ts';
+import { seededExtractorSeed } from './extractor-source.ts';
 
 export type TrainStage = 'teacher' | 'student' | 'restoration';
 
@@ -50,7 +51,10 @@ export interface TrainConfig {
   readonly init: {
     /** Weights to start from (a bundle or a stage output); missing keys get the seeded initialisation. */
     readonly from?: string;
-    /** Restoration / student: the contrastive extractor (and, for restoration, the reference encoder) to use, frozen. */
+    /**
+     * Restoration / student: the contrastive extractor (and, for restoration, the reference encoder) to use, frozen:
+     * a weight file, or `seeded:N` for the untrained tied He start with seed N.
+     */
     readonly extractor?: string;
     /** Std of the seeded conv initialisation (official 0.02 for SRNTT-style nets; trunks trained from scratch use He). */
     readonly std: number | 'he';
@@ -199,7 +203,9 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
       model: { trunkWidths, restoration },
       init: {
         from: typeof init.from === 'string' ? resolve(base, init.from) : undefined,
-        extractor: typeof init.extractor === 'string' ? resolve(base, init.extractor) : undefined,
+        extractor: typeof init.extractor === 'string'
+          ? (seededExtractorSeed(init.extractor) !== undefined ? init.extractor : resolve(base, init.extractor))
+          : undefined,
         std: std as number | 'he',
         zero: Array.isArray(init.zero) ? init.zero.map(String) : [],
       },

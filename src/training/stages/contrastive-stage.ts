@@ -21,6 +21,8 @@ import type { TrainConfig } from '../config.ts';
 import { paramsWithPrefix, type StageLoss, type TrainingStage } from '../train-loop.ts';
 import { concatBatch, stepSeed } from './batch.ts';
 import { METADATA_KEYS } from '../../models/model-bundle.ts';
+import { loadExtractor, tieExtractorBranches } from '../extractor-source.ts';
+import { trainingProvenance } from '../provenance.ts';
 
 export interface ContrastiveBatch {
   readonly in1: Float32Tensor;
@@ -54,9 +56,9 @@ export class ContrastiveStage implements TrainingStage<ContrastiveBatch> {
     // Both branches start from the same weights, as the official ones both start from VGG: with independent
     // random branches, corresponding features start uncorrelated and the triplet loss settles on anti-aligned
     // constant features (positives and negatives equally far) instead of learning to match.
-    const init = { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero, seedName: (n: string) => n.replace('feature_extraction_image2.', 'feature_extraction_image1.') };
+    const init = { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero, seedName: tieExtractorBranches };
     if (cfg.stage === 'student') {
-      const t = await readWeightFile(cfg.init.extractor!);
+      const t = await loadExtractor(cfg.init.extractor!, cfg.model.trunkWidths);
       const teacher = new ParamStore({ source: t.lookup, trainable: false });
       // The student starts from the teacher unless resuming or given other weights.
       const source: WeightSource = (name) => resume?.(name) ?? from?.get(name) ?? t.get(name);
@@ -158,7 +160,7 @@ export class ContrastiveStage implements TrainingStage<ContrastiveBatch> {
     await writeSafetensors(path, tensors, {
       'refsr.stage': this.cfg.stage,
       'refsr.trunk_widths': JSON.stringify(this.cfg.model.trunkWidths),
-      [METADATA_KEYS.provenance]: JSON.stringify({ trainedBy: 'refsr train', stage: this.cfg.stage, steps: step, data: this.cfg.data.train, config: this.cfg.source, date: new Date().toISOString() }),
+      [METADATA_KEYS.provenance]: trainingProvenance(this.cfg, step),
     });
   }
 

@@ -32,6 +32,8 @@ import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 import type { TrainConfig } from '../config.ts';
 import { paramsWithPrefix, type StageLoss, type TrainingStage } from '../train-loop.ts';
 import { concatBatch, stepSeed } from './batch.ts';
+import { loadExtractor } from '../extractor-source.ts';
+import { trainingProvenance } from '../provenance.ts';
 
 type LevelName = 'relu1_1' | 'relu2_1' | 'relu3_1';
 const LEVEL_NAMES: readonly LevelName[] = ['relu1_1', 'relu2_1', 'relu3_1'];
@@ -80,7 +82,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     const minSide = minPhotoSide(cfg.data.pairs);
     const all = await loadImageFolders(cfg.data.train, minSide);
     const split = cfg.data.val.length ? { train: all, val: await loadImageFolders(cfg.data.val, minSide) } : holdOut(all, cfg.data.holdOutEvery);
-    const frozen = frozenWeights(await readWeightFile(cfg.init.extractor!));
+    const frozen = frozenWeights(await loadExtractor(cfg.init.extractor!, cfg.model.trunkWidths));
     const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
     const source: WeightSource = (name) => resume?.(name) ?? from?.get(name);
     const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
@@ -167,10 +169,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
       [METADATA_KEYS.variant]: 'custom',
       [METADATA_KEYS.restorationConfig]: JSON.stringify(this.cfg.model.restoration),
       [METADATA_KEYS.vggInput]: 'imagenet',
-      [METADATA_KEYS.provenance]: JSON.stringify({
-        trainedBy: 'refsr train restoration', steps: step, batch: this.cfg.batch, data: this.cfg.data.train,
-        extractor: this.cfg.init.extractor, config: this.cfg.source, date: new Date().toISOString(),
-      }),
+      [METADATA_KEYS.provenance]: trainingProvenance(this.cfg, step),
     });
   }
 
