@@ -18,7 +18,7 @@ import { upscale } from '../src/pipeline/upscale.ts';
 import { rgbImage, type RgbImage } from '../src/image/rgb-image.ts';
 import { OnnxOps } from '../src/graph/onnx-ops.ts';
 import { OrtGraph } from '../src/graph/ort-session.ts';
-import { FlopCounter } from '../src/graph/flop-counter.ts';
+import { shapeOnlyCounter } from '../src/graph/flop-counter.ts';
 import { matchExact } from '../src/matching/correspondence.ts';
 import { tileLayout } from '../src/pipeline/tiles.ts';
 import { DEFAULT_TILE, DEFAULT_OVERLAP } from '../src/pipeline/restore-tiled.ts';
@@ -49,10 +49,7 @@ async function loadModel(variant: RestorationVariant, path?: string): Promise<Re
 function restorationFlops(model: RefSRModel, h: number, w: number): number {
   let total = 0;
   for (const t of tileLayout(h, w, DEFAULT_TILE, DEFAULT_OVERLAP).tiles) {
-    const ops = new FlopCounter(new OnnxOps((_n, shape) => ({ shape, data: new Float32Array(0) })));
-    const inner = ops as unknown as OnnxOps;
-    const input = (name: string, shape: number[]) => (ops as unknown as { inner: OnnxOps }).inner.input(name, shape);
-    void inner;
+    const { ops, input } = shapeOnlyCounter();
     const lvl = (c: number, s: number) => ({ ref: input(`r${s}`, [1, c, t.h * s, t.w * s]), refLocal: input(`l${s}`, [1, c, t.h * s, t.w * s]), preOffset: input(`p${s}`, [1, 18, t.h * s, t.w * s]) });
     restorationNet(ops, { lr: input('lr', [1, 3, t.h, t.w]), relu3_1: lvl(256, 1), relu2_1: lvl(128, 2), relu1_1: lvl(64, 4) }, model.info.restoration);
     total += ops.flops;

@@ -3,6 +3,7 @@
 // sampling is not counted). Benchmarks divide by time to report achieved GFLOP/s.
 
 import type { ConvOptions, Ops } from './ops.ts';
+import { OnnxOps, type Sym } from './onnx-ops.ts';
 
 export class FlopCounter<T> implements Ops<T> {
   flops = 0;
@@ -40,4 +41,10 @@ export class FlopCounter<T> implements Ops<T> {
   pixelShuffle(x: T, r: number) { return this.inner.pixelShuffle(x, r); }
   maxPool2x2(x: T) { return this.inner.maxPool2x2(x); }
   upsampleBilinear(x: T, scale: number) { return this.inner.upsampleBilinear(x, scale); }
+}
+
+/** Counts a network definition's work from shapes alone: a FlopCounter over a graph builder holding no weights. */
+export function shapeOnlyCounter(): { ops: FlopCounter<Sym>; input: (name: string, shape: readonly number[]) => Sym } {
+  const inner = new OnnxOps((_name, shape) => ({ shape, data: new Float32Array(0) }));
+  return { ops: new FlopCounter(inner), input: (name, shape) => inner.input(name, shape) };
 }
