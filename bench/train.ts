@@ -117,7 +117,8 @@ async function benchStage(stage: TrainStage, data: string, plainConv: number) {
         firstBatch ??= b;
         return b;
       },
-      loss: (b) => s.loss(b),
+      loss: (b, step) => s.loss(b, step),
+      critic: s.critic,
       validate: (signal) => s.validate(signal),
       exportModel: (path, step) => s.exportModel(path, step),
       dispose: () => s.dispose(),

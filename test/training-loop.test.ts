@@ -232,3 +232,46 @@ data: { train: [photos], hold_out_every: 4, val_samples: 1, pairs: { lr_patch: 8
   const meta = await sharp(out).metadata();
   assert.deepEqual([meta.width, meta.height], [80, 64]);
 });
+
+test('train restoration with the GAN phase: perceptual + WGAN-GP after the warm-up, critic checkpointed, resumed run on the same curve', async () => {
+  const yaml = join(dir, 'restoration-gan.yaml');
+  writeFileSync(yaml, `stage: restoration
+seed: 3
+steps: 4
+batch: 2
+lr: 1.0e-3
+checkpoint_every: 1
+validate_every: 100
+init: { std: he, zero: [dyn_agg_restore.tail_large.2.weight], extractor: 'seeded:2' }
+model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 1, large_blocks: 1, small_aggregation: false, groups: 4, trunk_widths: [8, 8, 16] }
+losses: { perceptual: 1.0e-2, perceptual_layer: relu2_1, gan: 1.0e-3, warmup: 1 }
+critic: { ndf: 4, lr: 1.0e-3 }
+data: { train: [photos], hold_out_every: 0, pairs: { lr_patch: 8, ref_size: 48 } }
+`);
+  const lines = (run: string) => readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).filter((l) => 'loss' in l);
+  const straight = join(dir, 'run-gan-straight');
+  const r = refsr(['train', 'restoration', '-c', yaml, '-o', straight, '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const log = lines(straight);
+  assert.equal(log.length, 4);
+  assert.ok(!('gan' in log[0]!) && !('critic_loss' in log[0]!) && !('perceptual' in log[0]!), 'step 1 is L1-only warm-up');
+  for (const l of log.slice(1)) {
+    for (const k of ['l1', 'perceptual', 'gan', 'critic_loss', 'd_real', 'd_fake', 'gp']) assert.ok(Number.isFinite(l[k]), `step ${l.step} logs ${k}`);
+    assert.ok(Math.abs(l.loss! - (l.l1! + l.perceptual! + l.gan!)) < 1e-5, 'the generator loss is L1 + perceptual + GAN');
+  }
+  const ckpt = await readSafetensors(join(straight, 'checkpoint.safetensors'));
+  assert.ok(ckpt.tensors.has('param.net_d.conv_block1.0.weight'), 'the critic is checkpointed');
+  assert.ok([...ckpt.tensors.keys()].some((k) => k.startsWith('adam.m.net_d.')), "and so are its Adam moments");
+  assert.equal(JSON.parse(ckpt.metadata['refsr.checkpoint']!).criticAdamSteps, 3);
+  const exported = await readWeightFile(join(straight, 'model.safetensors'));
+  assert.ok(!exported.keys().some((k) => k.includes('conv_block')), 'the exported model holds no critic');
+
+  const split = join(dir, 'run-gan-split');
+  const first = refsr(['train', 'restoration', '-c', yaml, '-o', split, '-q', '--max-steps', '2']);
+  assert.equal(first.code, 0, first.stderr);
+  const rest = refsr(['train', 'restoration', '-c', yaml, '-o', split, '-q']);
+  assert.equal(rest.code, 0, rest.stderr);
+  assert.equal(JSON.parse(rest.stdout).resumedFrom, 2);
+  const strip = (ls: Record<string, number>[]) => ls.map(({ seconds: _s, ...l }) => l);
+  assert.deepEqual(strip(lines(split)), strip(log), 'resuming mid-GAN phase follows the uninterrupted curve');
+});

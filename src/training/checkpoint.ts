@@ -14,6 +14,8 @@ const META_KEY = 'refsr.checkpoint';
 export interface CheckpointState {
   readonly step: number;
   readonly adamSteps: number;
+  /** Updates of the critic's Adam (restoration with a WGAN-GP critic), when there is one. */
+  readonly criticAdamSteps?: number;
   readonly params: Map<string, Float32Tensor>;
   readonly optimizer: Map<string, Float32Tensor>;
 }
@@ -22,6 +24,7 @@ interface CheckpointMeta {
   readonly stage: string;
   readonly step: number;
   readonly adamSteps: number;
+  readonly criticAdamSteps?: number;
   readonly fingerprint: string;
 }
 
@@ -33,7 +36,7 @@ export async function saveCheckpoint(path: string, cfg: TrainConfig, state: Chec
   const tensors = new Map<string, TensorToWrite>();
   for (const [k, t] of state.params) tensors.set(`param.${k}`, { dtype: 'F32', shape: t.shape, data: t.data });
   for (const [k, t] of state.optimizer) tensors.set(k, { dtype: 'F32', shape: t.shape, data: t.data });
-  const meta: CheckpointMeta = { stage: cfg.stage, step: state.step, adamSteps: state.adamSteps, fingerprint: cfg.fingerprint };
+  const meta: CheckpointMeta = { stage: cfg.stage, step: state.step, adamSteps: state.adamSteps, criticAdamSteps: state.criticAdamSteps, fingerprint: cfg.fingerprint };
   await writeSafetensors(path, tensors, { [META_KEY]: JSON.stringify(meta) });
 }
 
@@ -56,5 +59,5 @@ export async function loadCheckpoint(path: string, cfg: TrainConfig): Promise<Ch
     if (k.startsWith('param.')) params.set(k.slice('param.'.length), toFloat32(t, k));
     else if (k.startsWith('adam.')) optimizer.set(k, toFloat32(t, k));
   }
-  return { step: meta.step, adamSteps: meta.adamSteps, params, optimizer };
+  return { step: meta.step, adamSteps: meta.adamSteps, criticAdamSteps: meta.criticAdamSteps, params, optimizer };
 }

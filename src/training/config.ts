@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import type { RestorationConfig } from '../models/restoration-net.ts';
 import type { TrunkWidths } from '../models/vgg-features.ts';
+import type { VggLayer } from './losses/perceptual.ts';
 import { DEFAULT_REFERENCE_PAIRS, type ReferencePairOptions } from './data/reference-pairs.ts';
 import { seededExtractorSeed } from './extractor-source.ts';
 
@@ -68,7 +69,17 @@ export interface TrainConfig {
     readonly safeRadius: number;
     readonly distillWeight: number;
     readonly temperature: number;
+    /** Restoration: perceptual weight (official 1e-4; 0 = off) and the VGG layer it compares (no relu5_1 here). */
+    readonly perceptual: number;
+    readonly perceptualLayer: VggLayer;
+    /** Restoration: WGAN generator weight (official 1e-6; 0 = off) and the critic's gradient penalty weight (10). */
+    readonly gan: number;
+    readonly gradientPenalty: number;
+    /** Restoration: L1-only steps before the perceptual and adversarial terms start (official 10k). */
+    readonly warmup: number;
   };
+  /** Restoration with `losses.gan` > 0: the WGAN-GP critic (official ImageDiscriminator) and its Adam rate. */
+  readonly critic: { readonly ndf: number; readonly lr: number };
   /** Teacher stage only: the input-side image is the bicubic down/up copy (as the student sees it) instead of HR. */
   readonly degradedInput: boolean;
   /** Absolute path of the config file and its fingerprint (everything but the run length and report periods). */
@@ -113,6 +124,13 @@ function paths(o: Json, key: string, base: string): string[] {
 }
 
 const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
+
+const VGG_LAYERS: readonly VggLayer[] = ['relu1_1', 'relu2_1', 'relu3_1'];
+function vggLayer(v: unknown): VggLayer {
+  if (v === undefined || v === null) return 'relu3_1';
+  if (!VGG_LAYERS.includes(v as VggLayer)) throw new TrainConfigError(`losses.perceptual_layer must be one of ${VGG_LAYERS.join(', ')} (refsr's VGG19 stops at relu3_1), got ${JSON.stringify(v)}`);
+  return v as VggLayer;
+}
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
 
 export function parseTrainConfig(text: string, source: string): TrainConfig {
@@ -181,12 +199,14 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
     const std = init.std === undefined ? 0.02 : init.std;
     if (std !== 'he' && !(typeof std === 'number' && std >= 0)) throw new TrainConfigError('init.std must be a number or "he"');
     const l = obj(o, 'losses');
+    const critic = obj(o, 'critic');
+    const lr = num(o, 'lr', d.lr, (v) => v > 0, 'a positive number');
     const cfg: Omit<TrainConfig, 'fingerprint'> = {
       stage,
       seed: num(o, 'seed', 0, Number.isInteger, 'an integer'),
       steps: num(o, 'steps', d.steps, positiveInt, 'a positive integer'),
       batch: num(o, 'batch', d.batch, positiveInt, 'a positive integer'),
-      lr: num(o, 'lr', d.lr, (v) => v > 0, 'a positive number'),
+      lr,
       lrGroups,
       lrDecay: { at: at as number[], factor: num(decay, 'factor', 0.1, (v) => v > 0, 'a positive number') },
       checkpointEvery: num(o, 'checkpoint_every', 100, positiveInt, 'a positive integer'),
@@ -215,6 +235,15 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
         safeRadius: num(l, 'safe_radius', 4, nonNegative),
         distillWeight: num(l, 'distill_weight', 15, nonNegative),
         temperature: num(l, 'temperature', 0.15, (v) => v > 0, 'a positive number'),
+        perceptual: num(l, 'perceptual', 0, nonNegative),
+        perceptualLayer: vggLayer(l.perceptual_layer),
+        gan: num(l, 'gan', 0, nonNegative),
+        gradientPenalty: num(l, 'gradient_penalty', 10, nonNegative),
+        warmup: num(l, 'warmup', 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative step count'),
+      },
+      critic: {
+        ndf: num(critic, 'ndf', 32, positiveInt, 'a positive integer'),
+        lr: num(critic, 'lr', lr, (v) => v > 0, 'a positive number'),
       },
       degradedInput: Boolean(o.degraded_input),
       source: resolve(source),

@@ -1,8 +1,9 @@
 // Owns the training loop shared by every stage: resume from the run folder's checkpoint, one Adam step per batch
 // (gradients of the stage's loss w.r.t. its trainable parameters, per-group learning rates), a JSONL log line per
 // step, periodic atomic checkpoints and validation, cancellation at a step boundary (with a checkpoint), and the
-// stage's exported weights at the end. The data of step s depends only on (seed, s), so a resumed run follows the
-// same loss curve as an uninterrupted one.
+// stage's exported weights at the end. A stage may bring a critic (restoration's WGAN-GP discriminator), updated
+// by its own Adam after each generator step at which it is active, and checkpointed with it. The data of step s
+// depends only on (seed, s), so a resumed run follows the same loss curve as an uninterrupted one.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdir, readFile, appendFile, writeFile, unlink } from 'node:fs/promises';
@@ -29,14 +30,30 @@ export interface TrainingStage<B> {
   readonly params: ParamStore;
   /** Host-side batch of step `step` (deterministic in the seed and the step). */
   prepare(step: number): Promise<B>;
-  /** The loss of a prepared batch, built on tfjs (called inside the gradient tape). */
-  loss(batch: B): StageLoss;
+  /** The loss of a prepared batch at (1-based) step `step`, built on tfjs (called inside the gradient tape). */
+  loss(batch: B, step: number): StageLoss;
+  /** A network trained against the stage's, with its own Adam (restoration's WGAN-GP critic), when configured. */
+  readonly critic?: StageCritic<B>;
   /** Validation figures with the current weights. */
   validate(signal?: AbortSignal): Promise<Record<string, number>>;
   /** Writes the stage's weights (the file other stages and `refsr upscale` consume), atomically. */
   exportModel(path: string, step: number): Promise<void>;
   dispose(): Promise<void>;
 }
+
+/**
+ * The adversary of a stage: updated after each generator step at which it is active, on the same batch and the
+ * generator output of that step (held by the stage). Checkpointed under CRITIC_PREFIX.
+ */
+export interface StageCritic<B> {
+  readonly params: ParamStore;
+  readonly lr: number;
+  active(step: number): boolean;
+  loss(batch: B, step: number): StageLoss;
+}
+
+/** Key prefix of the critic's parameters and Adam moments in a checkpoint (official name of the discriminator). */
+export const CRITIC_PREFIX = 'net_d.';
 
 export type StageFactory<B> = (cfg: TrainConfig, resume: WeightSource | undefined) => Promise<TrainingStage<B>>;
 
@@ -78,9 +95,9 @@ async function truncateLog(path: string, step: number): Promise<void> {
   await writeFile(path, keep.length ? `${keep.join('\n')}\n` : '');
 }
 
-function gradsByName(params: ParamStore, grads: tf.NamedTensorMap): Record<string, tf.Tensor> {
+function gradsByName(params: ParamStore | ReadonlyMap<string, tf.Variable>, grads: tf.NamedTensorMap): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
-  for (const [key, v] of params.vars) {
+  for (const [key, v] of params instanceof Map ? params : (params as ParamStore).vars) {
     const g = grads[v.name];
     if (g) out[key] = g;
   }
@@ -126,18 +143,29 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
   const resume: WeightSource | undefined = saved ? (name) => saved.params.get(name) : undefined;
   const stage = await factory(cfg, resume);
   const adam = new Adam();
-  if (saved) adam.load(saved.optimizer, saved.adamSteps);
+  const criticAdam = new Adam();
+  if (saved) {
+    const isCritic = (k: string) => /^adam\.[mv]\./.test(k) && k.slice('adam.m.'.length).startsWith(CRITIC_PREFIX);
+    adam.load(new Map([...saved.optimizer].filter(([k]) => !isCritic(k))), saved.adamSteps);
+    criticAdam.load(new Map([...saved.optimizer].filter(([k]) => isCritic(k))), saved.criticAdamSteps ?? 0);
+  }
+  const critic = stage.critic;
+  const criticVars = () => new Map([...(critic?.params.vars ?? [])].map(([k, v]) => [CRITIC_PREFIX + k, v]));
   let step = saved?.step ?? 0;
   const resumedFrom = step;
   try {
     // One forward outside the tape creates every parameter (the tape only sees variables that exist before it).
     const first = await stage.prepare(step);
-    tf.tidy(() => { stage.loss(first); });
+    tf.tidy(() => { stage.loss(first, step + 1); });
+    if (critic) tf.tidy(() => { critic.loss(first, step + 1); });
     const parameters = [...stage.params.vars.values()].reduce((n, v) => n + v.size, 0);
     opts.events?.onStart?.({ step, steps: cfg.steps, resumed: saved !== undefined, parameters });
 
     const checkpoint = async () => {
-      const state: CheckpointState = { step, adamSteps: adam.steps, params: stage.params.snapshot(), optimizer: adam.state() };
+      const params = stage.params.snapshot();
+      if (critic) for (const [k, t] of critic.params.snapshot()) params.set(CRITIC_PREFIX + k, t);
+      const optimizer = new Map([...adam.state(), ...criticAdam.state()]);
+      const state: CheckpointState = { step, adamSteps: adam.steps, criticAdamSteps: criticAdam.steps, params, optimizer };
       await saveCheckpoint(ckptPath, cfg, state);
       opts.events?.onCheckpoint?.(step);
     };
@@ -162,12 +190,21 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
       const lossValue = tf.tidy(() => {
         let extra: Record<string, tf.Scalar> = {};
         const { value, grads } = tf.variableGrads(() => {
-          const r = stage.loss(b);
+          const r = stage.loss(b, step + 1);
           extra = r.logs;
           for (const t of Object.values(extra)) tf.keep(t);
           return r.loss;
-        });
+        }, [...stage.params.vars.values()]);
         adam.apply(stage.params.vars, gradsByName(stage.params, grads), lrOf);
+        if (critic?.active(step + 1)) {
+          const d = tf.variableGrads(() => {
+            const r = critic.loss(b, step + 1);
+            for (const [k, t] of Object.entries(r.logs)) extra[k] = tf.keep(t);
+            return r.loss;
+          }, [...critic.params.vars.values()]);
+          criticAdam.apply(criticVars(), gradsByName(criticVars(), d.grads), () => critic.lr);
+          extra.critic_loss = tf.keep(d.value);
+        }
         logs = Object.fromEntries(Object.entries(extra).map(([k, t]) => [k, t.dataSync()[0]!]));
         for (const t of Object.values(extra)) t.dispose();
         return value.dataSync()[0]!;
@@ -187,6 +224,7 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
     return { step, finished: step >= cfg.steps, resumedFrom, modelPath };
   } finally {
     adam.dispose();
+    criticAdam.dispose();
     await stage.dispose();
   }
 }

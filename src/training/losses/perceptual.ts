@@ -5,7 +5,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { TfjsOps } from '../tfjs-ops.ts';
-import { vgg19Features, type VggInputNorm } from '../../models/vgg-features.ts';
+import { vgg19Features, type TrunkWidths, type VggInputNorm } from '../../models/vgg-features.ts';
 
 export type VggLayer = 'relu1_1' | 'relu2_1' | 'relu3_1';
 
@@ -17,14 +17,16 @@ export interface PerceptualOptions {
   /** Key prefix of the VGG weights in the ops' parameter store (e.g. '' or 'vgg.'). */
   readonly prefix?: string;
   readonly norm?: VggInputNorm;
+  /** Trunk widths of the VGG weights (VGG19's 64/128/256 by default). */
+  readonly widths?: TrunkWidths;
 }
 
 /** `vggOps` holds the frozen VGG weights; `real` is treated as a constant target. */
 export function perceptualLoss(vggOps: TfjsOps, fake: tf.Tensor, real: tf.Tensor, opts: PerceptualOptions): tf.Scalar {
   const prefix = opts.prefix ?? '';
   const norm = opts.norm ?? 'imagenet';
-  const a = vgg19Features(vggOps, prefix, fake, norm);
-  const b = vgg19Features(vggOps, prefix, real, norm);
+  const a = vgg19Features(vggOps, prefix, fake, norm, opts.widths);
+  const b = vgg19Features(vggOps, prefix, real, norm, opts.widths);
   let total: tf.Tensor = tf.scalar(0);
   for (const [layer, w] of Object.entries(opts.layers) as [VggLayer, number][]) {
     total = tf.add(total, tf.mul(w, tf.norm(tf.sub(a[layer], b[layer]))));

@@ -4,6 +4,9 @@
 // trainable half runs on the tfjs interpreter of the same network definition. Validation runs the whole inference
 // pipeline on fixed held-out samples and reports PSNR-Y against bicubic. The exported file is a complete model
 // bundle (extractor + reference encoder + restoration, with metadata) that `refsr upscale --model` loads.
+// Losses: L1, and after `losses.warmup` steps the official GAN phase when configured: perceptual (the frozen
+// reference encoder's VGG features, relu3_1 at most) and WGAN-GP against the official ImageDiscriminator, which is
+// this stage's critic (its own Adam, checkpointed with the run).
 //
 // Reference encoder: the official model uses a frozen ImageNet VGG19; refsr's own models may not ship those
 // weights, so when the extractor file carries no `vgg.*` keys, the encoder is the trained reference branch of the
@@ -22,6 +25,9 @@ import { flowFromIndex } from '../../matching/pre-offset.ts';
 import { holdOut, loadImageFolders, type NamedImage } from '../data/image-folder.ts';
 import { minPhotoSide, restorationSample, type RestorationSample } from '../data/reference-pairs.ts';
 import { l1Loss } from '../losses/pixel.ts';
+import { perceptualLoss } from '../losses/perceptual.ts';
+import { gradientPenalty, wganLoss } from '../losses/wgan-gp.ts';
+import { imageDiscriminator } from '../../models/discriminator.ts';
 import { fromNCHW as tensorToImage, toNCHW } from '../../image/layout.ts';
 import { psnrY } from '../../metrics/index.ts';
 import { Rng } from '../../random/rng.ts';
@@ -30,7 +36,7 @@ import { WeightMap } from '../../weights/weight-map.ts';
 import { writeSafetensors, type TensorToWrite } from '../../weights/safetensors.ts';
 import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 import type { TrainConfig } from '../config.ts';
-import { paramsWithPrefix, type StageLoss, type TrainingStage } from '../train-loop.ts';
+import { CRITIC_PREFIX, paramsWithPrefix, type StageCritic, type StageLoss, type TrainingStage } from '../train-loop.ts';
 import { concatBatch, stepSeed } from './batch.ts';
 import { loadExtractor } from '../extractor-source.ts';
 import { trainingProvenance } from '../provenance.ts';
@@ -61,6 +67,11 @@ export function frozenWeights(extractor: WeightMap): Map<string, Float32Tensor> 
 
 export class RestorationStage implements TrainingStage<RestorationBatch> {
   private readonly valSamples: RestorationSample[] = [];
+  /** Frozen VGG of the perceptual loss: the bundle's reference encoder (`vgg.*`), when the loss is on. */
+  private readonly vgg: ParamStore | undefined;
+  readonly critic: StageCritic<RestorationBatch> | undefined;
+  /** The generator output of the last step, the critic's fake batch. */
+  private lastFake: tf.Tensor | undefined;
 
   private constructor(
     private readonly cfg: TrainConfig,
@@ -69,9 +80,35 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     private readonly features: RefSRModel,
     private readonly images: NamedImage[],
     valImages: NamedImage[],
+    resume: WeightSource | undefined,
   ) {
     const rng = new Rng(stepSeed(cfg.seed, -1));
     for (let i = 0; i < cfg.data.valSamples && valImages.length; i++) this.valSamples.push(restorationSample([valImages[i % valImages.length]!], rng, cfg.data.pairs));
+    const L = cfg.losses;
+    this.vgg = L.perceptual > 0 ? new ParamStore({ source: (name) => frozen.get(name), trainable: false }) : undefined;
+    if (L.gan > 0) {
+      const params = new ParamStore({ source: (name) => resume?.(CRITIC_PREFIX + name), init: { seed: cfg.seed + 1, std: cfg.init.std } });
+      this.critic = { params, lr: cfg.critic.lr, active: (step) => step > L.warmup, loss: (b, step) => this.criticLoss(params, b, step) };
+    }
+  }
+
+  private discriminator(params: ParamStore): (x: tf.Tensor) => tf.Tensor {
+    const ops = new TfjsOps(params);
+    return (x) => imageDiscriminator(ops, x, this.cfg.critic.ndf);
+  }
+
+  /** Official WGAN-GP critic loss: -mean D(real) + mean D(fake) + gradient penalty on random interpolates. */
+  private criticLoss(params: ParamStore, b: RestorationBatch, step: number): StageLoss {
+    const d = this.discriminator(params);
+    const real = fromNCHW(b.gt);
+    const fake = this.lastFake!;
+    const dReal = wganLoss(d(real), true, true);
+    const dFake = wganLoss(d(fake), false, true);
+    const rng = new Rng(stepSeed(this.cfg.seed, -2 - step));
+    const n = real.shape[0]!;
+    const alpha = tf.tensor(Float32Array.from({ length: n }, () => rng.uniform()), [n, 1, 1, 1]);
+    const gp = gradientPenalty(d, real, fake, alpha, this.cfg.losses.gradientPenalty);
+    return { loss: tf.addN([dReal, dFake, gp.penalty]) as tf.Scalar, logs: { d_real: dReal, d_fake: dFake, gp: gp.penalty } };
   }
 
   private static info(cfg: TrainConfig): BundleInfo {
@@ -87,7 +124,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     const source: WeightSource = (name) => resume?.(name) ?? from?.get(name);
     const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
     const features = new RefSRModel(WeightMap.fromTensors(frozen), RestorationStage.info(cfg), cfg.init.extractor!);
-    return new RestorationStage(cfg, params, frozen, features, split.train, split.val);
+    return new RestorationStage(cfg, params, frozen, features, split.train, split.val, resume);
   }
 
   private async inputsOf(s: RestorationSample) {
@@ -117,7 +154,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     return { lr: concatBatch(items.map((i) => i.lr)), gt: concatBatch(gts), levels };
   }
 
-  loss(b: RestorationBatch): StageLoss {
+  loss(b: RestorationBatch, step: number): StageLoss {
     const ops = new TfjsOps(this.params);
     const level = (l: LevelName) => ({ ref: fromNCHW(b.levels[l].ref), refLocal: fromNCHW(b.levels[l].refLocal), preOffset: fromNCHW(b.levels[l].preOffset) });
     const cfg = this.cfg.model.restoration;
@@ -128,8 +165,28 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
       relu1_1: level('relu1_1'),
     }, cfg).out;
     const gt = fromNCHW(b.gt);
+    const L = this.cfg.losses;
     const l1 = l1Loss(out, gt);
-    return { loss: tf.mul(this.cfg.losses.l1, l1) as tf.Scalar, logs: { l1 } };
+    const logs: Record<string, tf.Scalar> = { l1 };
+    const terms: tf.Tensor[] = [tf.mul(L.l1, l1)];
+    // After the L1-only warm-up: perceptual and adversarial terms, as the official GAN schedule.
+    if (step > L.warmup) {
+      if (this.vgg) {
+        logs.perceptual = perceptualLoss(new TfjsOps(this.vgg), out, gt, {
+          layers: { [L.perceptualLayer]: 1 }, weight: L.perceptual, prefix: VGG_PREFIX, norm: 'imagenet', widths: this.cfg.model.trunkWidths,
+        });
+        terms.push(logs.perceptual);
+      }
+      if (this.critic) {
+        logs.gan = wganLoss(this.discriminator(this.critic.params)(out), true, false, L.gan);
+        terms.push(logs.gan);
+      }
+    }
+    if (this.critic) {
+      this.lastFake?.dispose();
+      this.lastFake = tf.keep(tf.clone(out));
+    }
+    return { loss: (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar, logs };
   }
 
   private bundle(): WeightMap {
@@ -175,6 +232,9 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
 
   async dispose(): Promise<void> {
     this.params.dispose();
+    this.vgg?.dispose();
+    this.critic?.params.dispose();
+    this.lastFake?.dispose();
     await this.features.release();
   }
 }
