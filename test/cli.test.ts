@@ -130,4 +130,10 @@ test("README's main command: the bundled default model upscales the example pair
   const lrImg = await readImageFile(join(repoRoot, 'examples', 'coffee-lr.png'));
   const bicubic = pilResizeBicubic(lrImg, 400, 320);
   assert.ok(psnrY(sr, hr) > psnrY(bicubic, hr), `refsr ${psnrY(sr, hr).toFixed(2)} dB vs bicubic ${psnrY(bicubic, hr).toFixed(2)} dB`);
+
+  // --low-memory changes how ONNX Runtime allocates, not what it computes.
+  const low = join(dir, 'coffee-x4-low.png');
+  const l = spawnSync(process.execPath, [BIN, 'upscale', 'examples/coffee-lr.png', '--ref', 'examples/coffee-ref.png', '-o', low, '--low-memory', '-q'], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(l.status, 0, l.stderr);
+  assert.deepEqual((await readImageFile(low)).data, sr.data);
 });

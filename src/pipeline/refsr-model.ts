@@ -2,7 +2,7 @@
 // Runtime sessions built from the shared network definitions (a bounded cache per input shape, since graphs are static).
 
 import { OnnxOps, type Sym } from '../graph/onnx-ops.ts';
-import { OrtGraph } from '../graph/ort-session.ts';
+import { OrtGraph, type SessionOptions } from '../graph/ort-session.ts';
 import { SessionCache } from '../graph/session-cache.ts';
 import { contrasBranch } from '../models/contras-extractor.ts';
 import { vgg19Features } from '../models/vgg-features.ts';
@@ -28,21 +28,29 @@ export interface RestorationTileInputs {
 
 export type DeformConvLowering = 'auto' | 'gridsample' | 'deformconv';
 
+export interface RuntimeOptions extends SessionOptions {
+  readonly deformConv?: DeformConvLowering;
+}
+
 export class RefSRModel {
   private readonly sessions = new SessionCache();
 
-  constructor(readonly weights: WeightMap, readonly info: BundleInfo, readonly source: string, readonly threads?: number, readonly deformConv: DeformConvLowering = 'auto') {}
+  readonly threads: number | undefined;
 
-  static async load(path: string, opts: { threads?: number; deformConv?: DeformConvLowering } = {}): Promise<RefSRModel> {
+  constructor(readonly weights: WeightMap, readonly info: BundleInfo, readonly source: string, private readonly runtime: RuntimeOptions = {}) {
+    this.threads = runtime.threads;
+  }
+
+  static async load(path: string, opts: RuntimeOptions = {}): Promise<RefSRModel> {
     const weights = await readWeightFile(path);
-    return new RefSRModel(weights, describeBundle(weights, path), path, opts.threads, opts.deformConv);
+    return new RefSRModel(weights, describeBundle(weights, path), path, opts);
   }
 
   private run(key: string, build: (ops: OnnxOps) => void, feeds: Record<string, Float32Tensor>): Promise<Record<string, Float32Tensor>> {
     return this.sessions.use(key, () => {
-      const ops = new OnnxOps(this.weights.lookup, { deformConv: this.deformConv });
+      const ops = new OnnxOps(this.weights.lookup, { deformConv: this.runtime.deformConv ?? 'auto' });
       build(ops);
-      return OrtGraph.create(ops.encode(), { threads: this.threads });
+      return OrtGraph.create(ops.encode(), { threads: this.threads, lowMemory: this.runtime.lowMemory });
     }, (g) => g.run(feeds));
   }
 

@@ -23,7 +23,7 @@ export function tinyWeights(seed = 7, config = TINY_CONFIG): WeightMap {
 
 export function tinyModel(seed = 7, config = TINY_CONFIG, lowering: 'auto' | 'gridsample' = 'auto'): RefSRModel {
   const w = tinyWeights(seed, config);
-  return new RefSRModel(w, describeBundle(w, 'tiny'), 'tiny', 2, lowering);
+  return new RefSRModel(w, describeBundle(w, 'tiny'), 'tiny', { threads: 2, deformConv: lowering });
 }
 
 export async function writeTinyModelFile(seed = 7, config = TINY_CONFIG): Promise<string> {

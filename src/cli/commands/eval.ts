@@ -11,7 +11,7 @@ import { evaluate, writeReport } from '../../eval/evaluate.ts';
 import { makeThumbnails, type Thumbnails } from '../../report/thumbnails.ts';
 import { thumbnailKey, writeEvalHtml } from '../../report/eval-html.ts';
 import { createProgress } from '../progress.ts';
-import { intOption, matchingOption } from '../options.ts';
+import { intOption, matchingOption, LOW_MEMORY_HELP } from '../options.ts';
 import type { MatchingMode } from '../../pipeline/super-resolve.ts';
 import { withCancellation } from '../cancellation.ts';
 
@@ -31,6 +31,7 @@ interface EvalFlags {
   crop?: number;
   shuffleRefs?: boolean;
   threads?: number;
+  lowMemory?: boolean;
   matching: MatchingMode;
   quiet?: boolean;
 }
@@ -72,6 +73,7 @@ export function registerEval(program: Command): void {
     .option('--shuffle-refs', "give each image another pair's reference (how much does the reference matter?)")
     .option('--matching <mode>', 'correspondence search: exact (the paper protocol), fast (coarse-to-fine) or auto', matchingOption, 'exact')
     .option('--threads <n>', 'CPU threads', intOption)
+    .option('--low-memory', LOW_MEMORY_HELP)
     .option('-q, --quiet', 'no progress output')
     .action(async (dataset: string, flags: EvalFlags, command: Command) => {
       const protocol: Protocol | undefined = flags.protocol ?? (flags.pairs ? 'pairs' : undefined);
@@ -83,7 +85,7 @@ export function registerEval(program: Command): void {
         refLevel: flags.allLevels ? 'all' : flags.refLevel, pairsFile: flags.pairs, inputRoot: flags.inputRoot, refRoot: flags.refRoot, seed: flags.seed,
       }), flags.limit);
       const modelPath = resolveModel(flags.model);
-      const model = await RefSRModel.load(modelPath, { threads: flags.threads });
+      const model = await RefSRModel.load(modelPath, { threads: flags.threads, lowMemory: flags.lowMemory });
       const progress = createProgress({ quiet: flags.quiet });
       const thumbs = new Map<string, Thumbnails>();
       const options = {

@@ -13,7 +13,7 @@ import { DEFAULT_MAX_SIZE, imageName, runRobustness } from '../../robustness/stu
 import { formatTable, writeRobustnessOutputs } from '../../robustness/report.ts';
 import { existsSync, statSync } from 'node:fs';
 import { createProgress } from '../progress.ts';
-import { intOption } from '../options.ts';
+import { intOption, LOW_MEMORY_HELP } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
 
 interface RobustnessFlags {
@@ -26,6 +26,7 @@ interface RobustnessFlags {
   report: string;
   chart: string;
   threads?: number;
+  lowMemory?: boolean;
   quiet?: boolean;
 }
 
@@ -43,6 +44,7 @@ export function registerRobustness(program: Command): void {
     .option('--report <file>', 'JSON report', 'robustness.json')
     .option('--chart <file.png>', 'PNG chart', 'robustness.png')
     .option('--threads <n>', 'CPU threads', intOption)
+    .option('--low-memory', LOW_MEMORY_HELP)
     .option('-q, --quiet', 'no progress output')
     .action(async (folder: string, flags: RobustnessFlags) => {
       if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new DatasetError(`image folder not found: ${folder}`);
@@ -51,7 +53,7 @@ export function registerRobustness(program: Command): void {
       if (flags.limit !== undefined) files = files.slice(0, flags.limit);
       if (flags.maxSize < 32) throw new DatasetError(`--max-size must be at least 32 px, got ${flags.maxSize}`);
       const modelPath = resolveModel(flags.model);
-      const model = await RefSRModel.load(modelPath, { threads: flags.threads });
+      const model = await RefSRModel.load(modelPath, { threads: flags.threads, lowMemory: flags.lowMemory });
       const vgg = !flags.baseline ? undefined
         : flags.vggBaseline ? await FeatureExtractor.vggFromFile(flags.vggBaseline, { threads: flags.threads })
         : new FeatureExtractor(model.weights, model.info.vggInput, flags.threads);

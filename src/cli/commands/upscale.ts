@@ -10,7 +10,7 @@ import { upscale, DEFAULT_MAX_INPUT_PIXELS } from '../../pipeline/upscale.ts';
 import { DEFAULT_REF_MAX_PIXELS } from '../../pipeline/reference-canvas.ts';
 import { DEFAULT_TILE, DEFAULT_OVERLAP } from '../../pipeline/restore-tiled.ts';
 import { createProgress } from '../progress.ts';
-import { intOption, matchingOption } from '../options.ts';
+import { intOption, matchingOption, LOW_MEMORY_HELP } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
 import type { MatchingMode } from '../../pipeline/super-resolve.ts';
 
@@ -25,6 +25,7 @@ interface UpscaleFlags {
   maxInputPixels: number;
   maxPixels: number;
   threads?: number;
+  lowMemory?: boolean;
   matching: MatchingMode;
   quiet?: boolean;
   json?: boolean;
@@ -44,6 +45,7 @@ export function registerUpscale(program: Command): void {
     .option('--max-input-pixels <n>', 'largest accepted input', intOption, DEFAULT_MAX_INPUT_PIXELS)
     .option('--max-pixels <n>', 'largest image file decoded at all', intOption, DEFAULT_MAX_PIXELS)
     .option('--threads <n>', 'CPU threads (default: all cores)', intOption)
+    .option('--low-memory', LOW_MEMORY_HELP)
     .option('--matching <mode>', 'correspondence search: auto | exact | fast (coarse-to-fine, for large images)', matchingOption, 'auto')
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary on stdout')
@@ -58,7 +60,7 @@ export function registerUpscale(program: Command): void {
       for (const img of [{ name: input, image: lr }, ...refs]) {
         if (img.image.hadAlpha) progress.note(`note: ${img.name} has transparency; it was flattened onto white`);
       }
-      const model = await RefSRModel.load(modelPath, { threads: flags.threads });
+      const model = await RefSRModel.load(modelPath, { threads: flags.threads, lowMemory: flags.lowMemory });
       try {
         const result = await withCancellation((signal) => upscale(model, lr, refs, {
           tile: flags.tile, overlap: flags.overlap, matching: flags.matching, refMaxPixels: flags.refMaxPixels, maxInputPixels: flags.maxInputPixels,
