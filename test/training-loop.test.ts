@@ -188,6 +188,21 @@ test('train teacher: a SIGKILLed run resumes from its last checkpoint on the sam
   assert.match(refused.stderr, new RegExp(`in use by another training process \\(pid ${process.pid}\\)`));
 });
 
+/** A restoration config small enough for a test: ngf 8, one block per stage, trunk widths 8/8/16. */
+function tinyRestorationYaml(o: { seed: number; steps: number; validateEvery: number; data: string; extra?: string }): string {
+  return `stage: restoration
+seed: ${o.seed}
+steps: ${o.steps}
+batch: 2
+lr: 1.0e-3
+checkpoint_every: 1
+validate_every: ${o.validateEvery}
+init: { std: he, zero: [dyn_agg_restore.tail_large.2.weight], extractor: 'seeded:1' }
+model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 1, large_blocks: 1, small_aggregation: false, groups: 4, trunk_widths: [8, 8, 16] }
+${o.extra ?? ''}data: { train: [photos], ${o.data}, pairs: { lr_patch: 8, ref_size: 48 } }
+`;
+}
+
 test('seeded:N extractor: both branches start equal, the same for the same seed, different for another', () => {
   const a = seededExtractor(1, [8, 8, 16]);
   const b = seededExtractor(1, [8, 8, 16]);
@@ -202,17 +217,7 @@ test('seeded:N extractor: both branches start equal, the same for the same seed,
 });
 
 test('train restoration: a few steps from the seeded extractor give a model bundle that refsr upscale loads', async () => {
-  writeFileSync(join(dir, 'restoration.yaml'), `stage: restoration
-seed: 1
-steps: 3
-batch: 2
-lr: 1.0e-3
-checkpoint_every: 1
-validate_every: 3
-init: { std: he, zero: [dyn_agg_restore.tail_large.2.weight], extractor: 'seeded:1' }
-model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 1, large_blocks: 1, small_aggregation: false, groups: 4, trunk_widths: [8, 8, 16] }
-data: { train: [photos], hold_out_every: 4, val_samples: 1, pairs: { lr_patch: 8, ref_size: 48 } }
-`);
+  writeFileSync(join(dir, 'restoration.yaml'), tinyRestorationYaml({ seed: 1, steps: 3, validateEvery: 3, data: 'hold_out_every: 4, val_samples: 1' }));
   const run = join(dir, 'run-restoration');
   const r = refsr(['train', 'restoration', '-c', join(dir, 'restoration.yaml'), '-o', run]);
   assert.equal(r.code, 0, r.stderr);
@@ -235,19 +240,10 @@ data: { train: [photos], hold_out_every: 4, val_samples: 1, pairs: { lr_patch: 8
 
 test('train restoration with the GAN phase: perceptual + WGAN-GP after the warm-up, critic checkpointed, resumed run on the same curve', async () => {
   const yaml = join(dir, 'restoration-gan.yaml');
-  writeFileSync(yaml, `stage: restoration
-seed: 3
-steps: 4
-batch: 2
-lr: 1.0e-3
-checkpoint_every: 1
-validate_every: 100
-init: { std: he, zero: [dyn_agg_restore.tail_large.2.weight], extractor: 'seeded:2' }
-model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 1, large_blocks: 1, small_aggregation: false, groups: 4, trunk_widths: [8, 8, 16] }
-losses: { perceptual: 1.0e-2, perceptual_layer: relu2_1, gan: 1.0e-3, warmup: 1 }
-critic: { ndf: 4, lr: 1.0e-3 }
-data: { train: [photos], hold_out_every: 0, pairs: { lr_patch: 8, ref_size: 48 } }
-`);
+  writeFileSync(yaml, tinyRestorationYaml({
+    seed: 3, steps: 4, validateEvery: 100, data: 'hold_out_every: 0',
+    extra: 'losses: { perceptual: 1.0e-2, perceptual_layer: relu2_1, gan: 1.0e-3, warmup: 1 }\ncritic: { ndf: 4, lr: 1.0e-3 }\n',
+  }));
   const lines = (run: string) => readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).filter((l) => 'loss' in l);
   const straight = join(dir, 'run-gan-straight');
   const r = refsr(['train', 'restoration', '-c', yaml, '-o', straight, '-q']);
