@@ -95,9 +95,9 @@ async function truncateLog(path: string, step: number): Promise<void> {
   await writeFile(path, keep.length ? `${keep.join('\n')}\n` : '');
 }
 
-function gradsByName(params: ParamStore | ReadonlyMap<string, tf.Variable>, grads: tf.NamedTensorMap): Record<string, tf.Tensor> {
+function gradsByName(vars: ReadonlyMap<string, tf.Variable>, grads: tf.NamedTensorMap): Record<string, tf.Tensor> {
   const out: Record<string, tf.Tensor> = {};
-  for (const [key, v] of params instanceof Map ? params : (params as ParamStore).vars) {
+  for (const [key, v] of vars) {
     const g = grads[v.name];
     if (g) out[key] = g;
   }
@@ -195,14 +195,15 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
           for (const t of Object.values(extra)) tf.keep(t);
           return r.loss;
         }, [...stage.params.vars.values()]);
-        adam.apply(stage.params.vars, gradsByName(stage.params, grads), lrOf);
+        adam.apply(stage.params.vars, gradsByName(stage.params.vars, grads), lrOf);
         if (critic?.active(step + 1)) {
           const d = tf.variableGrads(() => {
             const r = critic.loss(b, step + 1);
             for (const [k, t] of Object.entries(r.logs)) extra[k] = tf.keep(t);
             return r.loss;
           }, [...critic.params.vars.values()]);
-          criticAdam.apply(criticVars(), gradsByName(criticVars(), d.grads), () => critic.lr);
+          const vars = criticVars();
+          criticAdam.apply(vars, gradsByName(vars, d.grads), () => critic.lr);
           extra.critic_loss = tf.keep(d.value);
         }
         logs = Object.fromEntries(Object.entries(extra).map(([k, t]) => [k, t.dataSync()[0]!]));
