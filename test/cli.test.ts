@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { repoRoot, goldenDir, goldenSkip } from './support/shared.ts';
@@ -82,6 +83,35 @@ test('bad inputs: clear message naming the file, exit 1, nothing written', () =>
   }
   const leftovers = readdirSync(dir).filter((f) => /^o\d|\.tmp$/.test(f));
   assert.deepEqual(leftovers, []);
+});
+
+// A real full disk: a 64 KiB tmpfs (needs root and mount; skips otherwise). The earlier output under the same name
+// must survive untouched and no temp file may remain.
+function smallDisk(): string | false {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+  const mnt = mkdtempSync(join(tmpdir(), 'refsr-full-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
+  process.on('exit', () => {
+    if (m.status === 0) spawnSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  });
+  return m.status === 0 ? mnt : false;
+}
+const fullDisk = smallDisk();
+
+test('a full disk: clear error, exit 1, the previous output kept, no temp file', { skip: fullDisk ? false : 'needs root and a tmpfs mount to simulate a full disk' }, () => {
+  const mnt = fullDisk as string;
+  const out = join(mnt, 'sr.png');
+  const previous = Buffer.from('the previous result');
+  writeFileSync(out, previous);
+  // Fill the rest of the 64 KiB so the new (incompressible, > 20 KB) PNG cannot fit.
+  spawnSync('sh', ['-c', `head -c 60000 /dev/urandom > ${join(mnt, 'filler')} 2>/dev/null || true`]);
+  const r = refsr(['upscale', lr, '--ref', ref, '-o', out, '--model', model, '-q']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /sr\.png: cannot write \(disk full\); nothing was written/);
+  assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+  assert.deepEqual(readFileSync(out), previous);
+  assert.deepEqual(readdirSync(mnt).filter((f) => f.endsWith('.tmp')), []);
 });
 
 test('usage errors exit 2', () => {

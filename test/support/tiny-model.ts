@@ -1,5 +1,5 @@
 // Builds small seeded refsr model bundles with the official key names (tests run real graphs on tiny shapes).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleSpec, METADATA_KEYS } from '../../src/models/model-bundle.ts';
@@ -27,7 +27,7 @@ export function tinyModel(seed = 7, config = TINY_CONFIG, lowering: 'auto' | 'gr
 }
 
 export async function writeTinyModelFile(seed = 7, config = TINY_CONFIG): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'refsr-model-'));
+  const dir = tempDir('refsr-model-');
   const path = join(dir, 'tiny.safetensors');
   const w = tinyWeights(seed, config);
   const out = new Map<string, TensorToWrite>();
@@ -36,6 +36,16 @@ export async function writeTinyModelFile(seed = 7, config = TINY_CONFIG): Promis
   return path;
 }
 
+const madeDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of madeDirs) {
+    try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort: never fail a run over cleanup */ }
+  }
+});
+
+/** A fresh folder under the system temp dir, removed when the test process exits. */
 export function tempDir(prefix = 'refsr-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(d);
+  return d;
 }
