@@ -122,3 +122,41 @@ test('feature extraction in windows equals one whole-image pass', async () => {
     await model.release();
   }
 });
+
+test('matching view: a degraded-view model matches against bicubic /4 x4 of the reference, aggregates the sharp one', async () => {
+  const { matchingView } = await import('../src/matching/reference-view.ts');
+  const { pilResizeBicubic } = await import('../src/image/pil-bicubic.ts');
+  const { correspondenceFeatures } = await import('../src/pipeline/super-resolve.ts');
+  const { describeBundle } = await import('../src/models/model-bundle.ts');
+  const { WeightMap } = await import('../src/weights/weight-map.ts');
+  const { tinyWeights } = await import('./support/tiny-model.ts');
+  const { RefSRModel } = await import('../src/pipeline/refsr-model.ts');
+  const ref = texture(44, 36, 12);
+  assert.equal(matchingView(ref, 'sharp'), ref);
+  const view = matchingView(ref, 'degraded');
+  assert.deepEqual(view, pilResizeBicubic(pilResizeBicubic(ref, 11, 9), 44, 36));
+
+  const w = tinyWeights();
+  const tensors = new Map(w.keys().map((k) => [k, w.get(k)!] as const));
+  const degraded = WeightMap.fromTensors(tensors, { ...w.metadata, 'refsr.match_reference': 'degraded' });
+  assert.equal(describeBundle(w, 'tiny').matchReference, 'sharp', 'official behaviour by default');
+  assert.throws(() => describeBundle(WeightMap.fromTensors(tensors, { ...w.metadata, 'refsr.match_reference': 'blurry' }), 'odd.safetensors'), /odd\.safetensors: unknown refsr\.match_reference "blurry"/);
+  const sharpModel = tinyModel();
+  const degModel = new RefSRModel(degraded, describeBundle(degraded, 'tiny-degraded'), 'tiny-degraded', { threads: 2 });
+  try {
+    const up = texture(32, 28, 13);
+    const s = await correspondenceFeatures(sharpModel, up, ref);
+    const d = await correspondenceFeatures(degModel, up, ref);
+    const viewFeat = await sharpModel.referenceFeatures(toNCHW(view));
+    assert.deepEqual(d.inFeat.data, s.inFeat.data);
+    assert.deepEqual(d.refFeat.relu1_1.data, s.refFeat.relu1_1.data, 'aggregated features come from the sharp reference');
+    assert.deepEqual(d.refFeat.relu3_1.data, s.refFeat.relu3_1.data);
+    let diff = 0;
+    for (let i = 0; i < viewFeat.contras.data.length; i++) diff = Math.max(diff, Math.abs(d.refFeat.contras.data[i]! - viewFeat.contras.data[i]!));
+    assert.ok(diff < 1e-5, `matching features are the degraded view's (max diff ${diff})`);
+    assert.notDeepEqual(d.refFeat.contras.data, s.refFeat.contras.data);
+  } finally {
+    await sharpModel.release();
+    await degModel.release();
+  }
+});

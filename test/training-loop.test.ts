@@ -103,6 +103,12 @@ test('config: defaults are the paper schedule; errors name the field; rates by l
   assert.throws(() => parseTrainConfig('stage: nope\n', 'bad.yaml'), (e: Error) => e instanceof TrainConfigError && /bad\.yaml: "stage" must be/.test(e.message));
   assert.throws(() => parseTrainConfig('stage: teacher\ndata: { train: [x] }\nbatch: 0\n', 'b.yaml'), /"batch" must be a positive integer/);
   assert.throws(() => parseTrainConfig('stage: student\ndata: { train: [x] }\n', 's.yaml'), /needs init.extractor/);
+  // The matching view: absent = sharp and left out of the config (older run folders keep their fingerprint).
+  assert.equal(cfg.model.matchReference, undefined);
+  const deg = parseTrainConfig('stage: restoration\ndata: { train: [x] }\ninit: { extractor: e.safetensors }\nmodel: { match_reference: degraded }\n', join(dir, 'r.yaml'));
+  assert.equal(deg.model.matchReference, 'degraded');
+  assert.notEqual(deg.fingerprint, cfg.fingerprint);
+  assert.throws(() => parseTrainConfig('stage: restoration\ndata: { train: [x] }\ninit: { extractor: e.safetensors }\nmodel: { match_reference: blurry }\n', 'm.yaml'), /m\.yaml: model\.match_reference must be sharp or degraded/);
   assert.throws(() => parseTrainConfig('stage: teacher\n', 'd.yaml'), /data.train/);
   assert.throws(() => parseTrainConfig(': : :\n  - [', 'y.yaml'), /not valid YAML/);
   for (const f of readdirSync(join(repoRoot, 'configs'))) {
@@ -189,7 +195,7 @@ test('train teacher: a SIGKILLed run resumes from its last checkpoint on the sam
 });
 
 /** A restoration config small enough for a test: ngf 8, one block per stage, trunk widths 8/8/16. */
-function tinyRestorationYaml(o: { seed: number; steps: number; validateEvery: number; data: string; extra?: string }): string {
+function tinyRestorationYaml(o: { seed: number; steps: number; validateEvery: number; data: string; extra?: string; matchReference?: string }): string {
   return `stage: restoration
 seed: ${o.seed}
 steps: ${o.steps}
@@ -198,7 +204,7 @@ lr: 1.0e-3
 checkpoint_every: 1
 validate_every: ${o.validateEvery}
 init: { std: he, zero: [dyn_agg_restore.tail_large.2.weight], extractor: 'seeded:1' }
-model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 1, large_blocks: 1, small_aggregation: false, groups: 4, trunk_widths: [8, 8, 16] }
+model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 1, large_blocks: 1, small_aggregation: false, groups: 4, trunk_widths: [8, 8, 16]${o.matchReference ? `, match_reference: ${o.matchReference}` : ''} }
 ${o.extra ?? ''}data: { train: [photos], ${o.data}, pairs: { lr_patch: 8, ref_size: 48 } }
 `;
 }
@@ -217,7 +223,7 @@ test('seeded:N extractor: both branches start equal, the same for the same seed,
 });
 
 test('train restoration: a few steps from the seeded extractor give a model bundle that refsr upscale loads', async () => {
-  writeFileSync(join(dir, 'restoration.yaml'), tinyRestorationYaml({ seed: 1, steps: 3, validateEvery: 3, data: 'hold_out_every: 4, val_samples: 1' }));
+  writeFileSync(join(dir, 'restoration.yaml'), tinyRestorationYaml({ seed: 1, steps: 3, validateEvery: 3, data: 'hold_out_every: 4, val_samples: 1', matchReference: 'degraded' }));
   const run = join(dir, 'run-restoration');
   const r = refsr(['train', 'restoration', '-c', join(dir, 'restoration.yaml'), '-o', run]);
   assert.equal(r.code, 0, r.stderr);
@@ -225,7 +231,9 @@ test('train restoration: a few steps from the seeded extractor give a model bund
   const log = readFileSync(join(run, 'log.jsonl'), 'utf8');
   assert.match(log, /"gain_db"/);
   const model = JSON.parse(r.stdout).model as string;
-  const provenance = JSON.parse((await readSafetensors(model)).metadata['refsr.provenance']!);
+  const metadata = (await readSafetensors(model)).metadata;
+  assert.equal(metadata['refsr.match_reference'], 'degraded', 'the matching view the network was trained with travels with it');
+  const provenance = JSON.parse(metadata['refsr.provenance']!);
   assert.equal(provenance.extractor, 'seeded:1');
   assert.equal(provenance.steps, 3);
   assert.ok(!provenance.data[0].startsWith('/'), `data paths are relative: ${provenance.data[0]}`);

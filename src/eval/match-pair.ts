@@ -8,6 +8,7 @@ import { modCrop, toNCHW } from '../image/layout.ts';
 import { pilResizeBicubic } from '../image/pil-bicubic.ts';
 import { buildReferenceCanvas, DEFAULT_REF_MAX_PIXELS } from '../pipeline/reference-canvas.ts';
 import { matchExact } from '../matching/correspondence.ts';
+import { matchingView, type MatchReference } from '../matching/reference-view.ts';
 import type { MatchIndex } from '../matching/pre-offset.ts';
 import type { FeatureExtractor } from './features.ts';
 
@@ -19,6 +20,8 @@ export class MatchInputError extends Error {
 
 export interface MatchPairOptions {
   readonly features?: MatchFeatures;
+  /** With contrastive features: the view of the reference the model matches (its bundle's `matchReference`). */
+  readonly matchReference?: MatchReference;
   /** Treat the input as a high-resolution image: mod-crop to 4 and make the LR with bicubic /4 first. */
   readonly fromHr?: boolean;
   readonly refMaxPixels?: number;
@@ -58,7 +61,7 @@ export async function matchPair(fx: FeatureExtractor, input: RgbImage, reference
   const features = opts.features ?? 'contras';
   const fin = features === 'contras' ? await fx.contras(1, toNCHW(up)) : await fx.vggRelu3(toNCHW(up));
   opts.signal?.throwIfAborted();
-  const fref = features === 'contras' ? await fx.contras(2, toNCHW(ref)) : await fx.vggRelu3(toNCHW(ref));
+  const fref = features === 'contras' ? await fx.contras(2, toNCHW(matchingView(ref, opts.matchReference ?? 'sharp'))) : await fx.vggRelu3(toNCHW(ref));
   const match = await matchExact(fin, fref, { threads: opts.threads, signal: opts.signal, onProgress: opts.onProgress });
   return { up, ref, match, notes: canvas.notes, seconds: (performance.now() - t0) / 1000 };
 }

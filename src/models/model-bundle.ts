@@ -8,6 +8,7 @@ import { contrasBranch } from './contras-extractor.ts';
 import { vgg19Features, type VggInputNorm } from './vgg-features.ts';
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import type { WeightMap } from '../weights/weight-map.ts';
+import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/reference-view.ts';
 
 export const VGG_PREFIX = 'vgg.';
 
@@ -15,6 +16,8 @@ export interface BundleInfo {
   readonly variant: RestorationVariant | 'custom';
   readonly restoration: RestorationConfig;
   readonly vggInput: VggInputNorm;
+  /** The view of the reference the matcher sees (see matching/reference-view.ts); official models: `sharp`. */
+  readonly matchReference: MatchReference;
 }
 
 export const METADATA_KEYS = {
@@ -23,6 +26,7 @@ export const METADATA_KEYS = {
   restorationConfig: 'refsr.restoration_config',
   vggInput: 'refsr.vgg_input',
   provenance: 'refsr.provenance',
+  matchReference: 'refsr.match_reference',
 } as const;
 
 export class ModelFileError extends Error {
@@ -49,10 +53,12 @@ export function describeBundle(weights: WeightMap, source: string): BundleInfo {
   }
   const vggInput = (md[METADATA_KEYS.vggInput] ?? 'imagenet') as VggInputNorm;
   if (!['imagenet', 'caffe'].includes(vggInput)) throw new ModelFileError(`${source}: unknown VGG input convention "${vggInput}"`);
+  const matchReference = (md[METADATA_KEYS.matchReference] ?? 'sharp') as MatchReference;
+  if (!MATCH_REFERENCE_VIEWS.includes(matchReference)) throw new ModelFileError(`${source}: unknown ${METADATA_KEYS.matchReference} "${matchReference}" (expected ${MATCH_REFERENCE_VIEWS.join(' or ')})`);
   for (const probe of ['feature_extraction_image1.model.conv1_1.weight', 'content_extractor.conv_first.weight', `${VGG_PREFIX}conv1_1.weight`]) {
     if (!weights.has(probe)) throw new ModelFileError(`${source}: not a refsr model bundle (missing "${probe}"); import official checkpoints with \`refsr convert\``);
   }
-  return { variant, restoration, vggInput };
+  return { variant, restoration, vggInput, matchReference };
 }
 
 /** Every parameter key and shape a bundle with this restoration config must contain. */

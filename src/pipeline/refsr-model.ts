@@ -76,6 +76,14 @@ export class RefSRModel {
     return { contras: o.contras!, relu1_1: o.relu1_1!, relu2_1: o.relu2_1!, relu3_1: o.relu3_1! };
   }
 
+  /** Contrastive branch 2 alone, [1, 3, H, W] -> [1, 256, H/4, W/4]: the matching features of a reference view. */
+  async referenceMatchFeatures(ref: Float32Tensor, signal?: AbortSignal): Promise<Float32Tensor> {
+    const o = await extractInWindows(ref, { contras: 4 }, async (win) => {
+      return this.run(`refmatch:${win.shape}`, (ops) => ops.output(contrasBranch(ops, 2, ops.input('ref', win.shape), this.info.restoration.trunkWidths), 'contras'), { ref: win });
+    }, { signal });
+    return o.contras!;
+  }
+
   /** RestorationNet on one LR tile; returns the SR tile [1, 3, 4h, 4w] (unclamped). */
   async restore(t: RestorationTileInputs): Promise<Float32Tensor> {
     const feeds: Record<string, Float32Tensor> = { lr: t.lr };

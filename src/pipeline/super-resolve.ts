@@ -8,8 +8,9 @@ import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import { matchRows } from '../matching/correspondence.ts';
 import { matchCoarseToFine, EXACT_PAIR_LIMIT } from '../matching/coarse-to-fine.ts';
 import { flowFromIndex, type MatchIndex } from '../matching/pre-offset.ts';
+import { matchingView } from '../matching/reference-view.ts';
 import { restoreTiled } from './restore-tiled.ts';
-import type { RefSRModel } from './refsr-model.ts';
+import type { ReferenceFeatures, RefSRModel } from './refsr-model.ts';
 
 export type Stage = 'features' | 'matching' | 'restoration';
 export type MatchingMode = 'auto' | 'exact' | 'fast';
@@ -39,6 +40,21 @@ export interface SuperResolveResult {
 }
 
 /**
+ * The matching features of the input and every reference feature map: branch 1 on the upsampled input; the
+ * reference encoder on the sharp reference; branch 2 on the view of the reference the model matches (the sharp one
+ * for official models, see matching/reference-view.ts).
+ */
+export async function correspondenceFeatures(model: RefSRModel, up: RgbImage, ref: RgbImage, signal?: AbortSignal): Promise<{ inFeat: Float32Tensor; refFeat: ReferenceFeatures }> {
+  const inFeat = await model.inputFeatures(toNCHW(up), signal);
+  signal?.throwIfAborted();
+  const refFeat = await model.referenceFeatures(toNCHW(ref), signal);
+  if (model.info.matchReference === 'sharp') return { inFeat, refFeat };
+  signal?.throwIfAborted();
+  const contras = await model.referenceMatchFeatures(toNCHW(matchingView(ref, model.info.matchReference)), signal);
+  return { inFeat, refFeat: { ...refFeat, contras } };
+}
+
+/**
  * @param lr  the LR input (h x w)
  * @param up  its 4x bicubic upsampling (4h x 4w), the input of the contrastive branch 1
  * @param ref the reference (any size, multiple of 4)
@@ -47,9 +63,7 @@ export async function superResolve(model: RefSRModel, lr: RgbImage, up: RgbImage
   const seconds: StageTimes = { features: 0, matching: 0, restoration: 0 };
   let t0 = performance.now();
   opts.onProgress?.('features', 0);
-  const inFeat = await model.inputFeatures(toNCHW(up), opts.signal);
-  opts.signal?.throwIfAborted();
-  const refFeat = await model.referenceFeatures(toNCHW(ref), opts.signal);
+  const { inFeat, refFeat } = await correspondenceFeatures(model, up, ref, opts.signal);
   opts.onProgress?.('features', 1);
   seconds.features = (performance.now() - t0) / 1000;
 

@@ -11,6 +11,7 @@ import type { TrunkWidths } from '../models/vgg-features.ts';
 import type { VggLayer } from './losses/perceptual.ts';
 import { DEFAULT_REFERENCE_PAIRS, type ReferencePairOptions } from './data/reference-pairs.ts';
 import { seededExtractorSeed } from './extractor-source.ts';
+import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/reference-view.ts';
 
 export type TrainStage = 'teacher' | 'student' | 'restoration';
 
@@ -48,6 +49,8 @@ export interface TrainConfig {
     /** Trunk widths of the contrastive extractor and the reference VGG (VGG's 64/128/256 by default). */
     readonly trunkWidths: TrunkWidths;
     readonly restoration: RestorationConfig;
+    /** Restoration: the view of the reference the matcher sees (matching/reference-view.ts); absent = `sharp`. */
+    readonly matchReference?: MatchReference;
   };
   readonly init: {
     /** Weights to start from (a bundle or a stage output); missing keys get the seeded initialisation. */
@@ -195,6 +198,8 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
       groups,
       ...(trunkWidths.join() === '64,128,256' ? {} : { trunkWidths }),
     };
+    const matchReference = m.match_reference ?? 'sharp';
+    if (!MATCH_REFERENCE_VIEWS.includes(matchReference as MatchReference)) throw new TrainConfigError(`model.match_reference must be ${MATCH_REFERENCE_VIEWS.join(' or ')}`);
     const init = obj(o, 'init');
     const std = init.std === undefined ? 0.02 : init.std;
     if (std !== 'he' && !(typeof std === 'number' && std >= 0)) throw new TrainConfigError('init.std must be a number or "he"');
@@ -220,7 +225,8 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
         perturb: range('perturb', [0, 10]),
         pairs,
       },
-      model: { trunkWidths, restoration },
+      // Only a non-default view enters the config (and so the fingerprint): older run folders still resume.
+      model: { trunkWidths, restoration, ...(matchReference === 'sharp' ? {} : { matchReference: matchReference as MatchReference }) },
       init: {
         from: typeof init.from === 'string' ? resolve(base, init.from) : undefined,
         extractor: typeof init.extractor === 'string'

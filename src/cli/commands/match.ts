@@ -17,6 +17,7 @@ import { renderMatchPicture } from '../../viz/correspondence.ts';
 import { createProgress } from '../progress.ts';
 import { intOption } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
+import type { MatchReference } from '../../matching/reference-view.ts';
 
 interface MatchFlags {
   viz: string;
@@ -59,26 +60,30 @@ export function registerMatch(program: Command): void {
       const ref = await readImageFile(refPath);
       let fx: FeatureExtractor;
       let modelPath: string | undefined;
+      let matchReference: MatchReference = 'sharp';
       if (flags.features === 'vgg' && flags.vgg) fx = await FeatureExtractor.vggFromFile(flags.vgg, { threads: flags.threads });
       else {
         modelPath = resolveModel(flags.model);
         const weights = await readWeightFile(modelPath);
-        fx = new FeatureExtractor(weights, describeBundle(weights, modelPath).vggInput, flags.threads);
+        const info = describeBundle(weights, modelPath);
+        fx = new FeatureExtractor(weights, info.vggInput, flags.threads);
+        matchReference = info.matchReference;
       }
       const progress = createProgress({ quiet: flags.quiet });
       try {
         const r = await withCancellation((signal) => matchPair(fx, lr, ref, {
-          features: flags.features, fromHr: flags.fromHr, refMaxPixels: flags.refMaxPixels, threads: flags.threads, signal,
+          features: flags.features, matchReference, fromHr: flags.fromHr, refMaxPixels: flags.refMaxPixels, threads: flags.threads, signal,
           onProgress: (f) => progress.update('matching', f),
         }));
         progress.stop();
         for (const n of r.notes) progress.note(`note: ${n}`);
-        const what = flags.features === 'contras' ? 'refsr contrastive features' : 'VGG19 relu3_1 features';
+        const what = flags.features === 'vgg' ? 'VGG19 relu3_1 features'
+          : matchReference === 'degraded' ? 'refsr contrastive features (reference degraded /4 x4 for matching)' : 'refsr contrastive features';
         const pic = await renderMatchPicture({ up: r.up, ref: r.ref, match: r.match, lines: flags.lines, title: `${what}: ${input.replace(/^.*\//, '')} -> ${refPath.replace(/^.*\//, '')}` });
         await writeFileAtomic(flags.viz, pic.png);
         const meanScore = r.match.score ? r.match.score.reduce((a, b) => a + b, 0) / r.match.score.length : 0;
         const summary = {
-          input, ref: refPath, model: modelPath, features: flags.features, viz: flags.viz, picture: [pic.width, pic.height],
+          input, ref: refPath, model: modelPath, features: flags.features, matchReference: flags.features === 'contras' ? matchReference : undefined, viz: flags.viz, picture: [pic.width, pic.height],
           grid: { input: [r.match.w, r.match.h], reference: [r.match.refW, r.match.refH] }, positions: r.match.index.length,
           meanScore, scoreRange: pic.scoreRange, maxFlowCells: pic.maxFlow, lines: pic.lines.length, seconds: r.seconds,
         };

@@ -19,7 +19,7 @@ import { restorationNet } from '../../models/restoration-net.ts';
 import { METADATA_KEYS, VGG_PREFIX, type BundleInfo } from '../../models/model-bundle.ts';
 import { RefSRModel } from '../../pipeline/refsr-model.ts';
 import { tileInputs } from '../../pipeline/restore-tiled.ts';
-import { superResolve } from '../../pipeline/super-resolve.ts';
+import { correspondenceFeatures, superResolve } from '../../pipeline/super-resolve.ts';
 import { matchRows } from '../../matching/correspondence.ts';
 import { flowFromIndex } from '../../matching/pre-offset.ts';
 import { holdOut, loadImageFolders, type NamedImage } from '../data/image-folder.ts';
@@ -112,7 +112,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
   }
 
   private static info(cfg: TrainConfig): BundleInfo {
-    return { variant: 'custom', restoration: cfg.model.restoration, vggInput: 'imagenet' };
+    return { variant: 'custom', restoration: cfg.model.restoration, vggInput: 'imagenet', matchReference: cfg.model.matchReference ?? 'sharp' };
   }
 
   static async create(cfg: TrainConfig, resume: WeightSource | undefined): Promise<RestorationStage> {
@@ -128,8 +128,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
   }
 
   private async inputsOf(s: RestorationSample) {
-    const inFeat = await this.features.inputFeatures(toNCHW(s.up));
-    const refFeat = await this.features.referenceFeatures(toNCHW(s.ref));
+    const { inFeat, refFeat } = await correspondenceFeatures(this.features, s.up, s.ref);
     const flow = flowFromIndex(await matchRows(inFeat, refFeat.contras));
     return tileInputs(toNCHW(s.lr), refFeat, flow, 0, 0, s.lr.height, s.lr.width);
   }
@@ -226,6 +225,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
       [METADATA_KEYS.variant]: 'custom',
       [METADATA_KEYS.restorationConfig]: JSON.stringify(this.cfg.model.restoration),
       [METADATA_KEYS.vggInput]: 'imagenet',
+      ...(this.cfg.model.matchReference ? { [METADATA_KEYS.matchReference]: this.cfg.model.matchReference } : {}),
       [METADATA_KEYS.provenance]: trainingProvenance(this.cfg, step),
     });
   }
