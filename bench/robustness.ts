@@ -8,9 +8,11 @@
 // Usage: npx tsx bench/robustness.ts --model PATH [--data DIR] [--vgg-baseline WEIGHTS] [--limit N]
 //   [--max-size 192] [--seed 1] [--out FULL_REPORT.json] [--chart CHART.png]
 //
-// Reading the numbers: the refsr columns (AEE refsr, PSNR refsr) measure the model given with --model. With an
-// untrained or randomly initialised contrastive extractor (e.g. a bundle converted from the golden test weights)
-// they are meaningless: a random extractor matches at random. The VGG baseline columns use real ImageNet VGG19
+// Reading the numbers: the refsr columns (AEE refsr, PSNR refsr) measure the model given with --model, with the
+// matching view of the reference its bundle names (sharp, or degraded like the input). An untrained extractor (the
+// bundled model's seeded one) gives random-projection features: poor against the sharp reference, much better
+// against the degraded one; a bundle converted from the golden test weights has a random extractor whose numbers
+// say nothing about C2-Matching. The VGG baseline columns use real ImageNet VGG19
 // weights (the bundle's `vgg.*`, or --vgg-baseline, e.g. ../shared/data/vgg19-conv3_1/vgg19_relu3_1_oihw.json) and
 // are meaningful whatever the restoration and extractor weights are.
 
@@ -32,7 +34,7 @@ const shared = process.env.REFSR_SHARED ?? resolve(repoRoot, '..', 'shared');
 const modelPath = flag('--model');
 if (!modelPath) {
   process.stderr.write('usage: npx tsx bench/robustness.ts --model PATH [--data DIR] [--vgg-baseline WEIGHTS] [--limit N] [--max-size PX] [--seed N] [--out FILE] [--chart FILE.png]\n'
-    + '(import a model with `refsr convert`; refsr numbers with an untrained extractor are meaningless, the VGG baseline is meaningful)\n');
+    + '(import a model with `refsr convert`; refsr numbers measure that model\'s own extractor, the VGG baseline needs real VGG19 weights)\n');
   process.exit(2);
 }
 const dataDir = flag('--data') ?? join(shared, 'data', 'set14');
@@ -61,6 +63,6 @@ process.stderr.write(`${formatTable(report)}\n`);
 console.log(JSON.stringify({
   benchmark: 'robustness', dataset: dataDir, model: modelPath, vggBaseline: report.vggBaseline, images: report.images.length,
   maxSize, seed, seconds: +report.seconds.toFixed(1),
-  note: 'refsr columns are meaningless with an untrained contrastive extractor; the VGG baseline columns are meaningful',
+  note: 'refsr columns measure the model\'s own contrastive extractor and matching view (an untrained extractor is weak); the VGG baseline columns use the VGG weights named in vggBaseline',
   table: jsonTable(report),
 }, null, 2));
