@@ -62,26 +62,34 @@ export class RefSRModel {
     return o.feat!;
   }
 
-  async referenceFeatures(ref: Float32Tensor, signal?: AbortSignal): Promise<ReferenceFeatures> {
-    const o = await extractInWindows(ref, { contras: 4, relu1_1: 1, relu2_1: 2, relu3_1: 4 }, async (win) => {
-      return this.run(`ref:${win.shape}`, (ops) => {
+  /**
+   * The reference encoder's relu1_1/2_1/3_1 of `ref` and contrastive branch 2, the matching features, of
+   * `matchView` (another view of the same reference, see matching/reference-view.ts; default: `ref` itself, in the
+   * same graph run).
+   */
+  async referenceFeatures(ref: Float32Tensor, signal?: AbortSignal, matchView?: Float32Tensor): Promise<ReferenceFeatures> {
+    const widths = this.info.restoration.trunkWidths;
+    const withContras = matchView === undefined;
+    const scales: Record<string, 1 | 2 | 4> = { relu1_1: 1, relu2_1: 2, relu3_1: 4, ...(withContras ? { contras: 4 } : {}) };
+    const o = await extractInWindows(ref, scales, async (win) => {
+      return this.run(`ref${withContras ? '+contras' : ''}:${win.shape}`, (ops) => {
         const x = ops.input('ref', win.shape);
-        ops.output(contrasBranch(ops, 2, x, this.info.restoration.trunkWidths), 'contras');
-        const v = vgg19Features(ops, VGG_PREFIX, x, this.info.vggInput, this.info.restoration.trunkWidths);
+        if (withContras) ops.output(contrasBranch(ops, 2, x, widths), 'contras');
+        const v = vgg19Features(ops, VGG_PREFIX, x, this.info.vggInput, widths);
         ops.output(v.relu1_1, 'relu1_1');
         ops.output(v.relu2_1, 'relu2_1');
         ops.output(v.relu3_1, 'relu3_1');
       }, { ref: win });
     }, { signal });
-    return { contras: o.contras!, relu1_1: o.relu1_1!, relu2_1: o.relu2_1!, relu3_1: o.relu3_1! };
-  }
-
-  /** Contrastive branch 2 alone, [1, 3, H, W] -> [1, 256, H/4, W/4]: the matching features of a reference view. */
-  async referenceMatchFeatures(ref: Float32Tensor, signal?: AbortSignal): Promise<Float32Tensor> {
-    const o = await extractInWindows(ref, { contras: 4 }, async (win) => {
-      return this.run(`refmatch:${win.shape}`, (ops) => ops.output(contrasBranch(ops, 2, ops.input('ref', win.shape), this.info.restoration.trunkWidths), 'contras'), { ref: win });
-    }, { signal });
-    return o.contras!;
+    let contras = o.contras;
+    if (!contras) {
+      signal?.throwIfAborted();
+      const m = await extractInWindows(matchView!, { contras: 4 }, async (win) => {
+        return this.run(`refmatch:${win.shape}`, (ops) => ops.output(contrasBranch(ops, 2, ops.input('ref', win.shape), widths), 'contras'), { ref: win });
+      }, { signal });
+      contras = m.contras!;
+    }
+    return { contras, relu1_1: o.relu1_1!, relu2_1: o.relu2_1!, relu3_1: o.relu3_1! };
   }
 
   /** RestorationNet on one LR tile; returns the SR tile [1, 3, 4h, 4w] (unclamped). */

@@ -47,11 +47,9 @@ export interface SuperResolveResult {
 export async function correspondenceFeatures(model: RefSRModel, up: RgbImage, ref: RgbImage, signal?: AbortSignal): Promise<{ inFeat: Float32Tensor; refFeat: ReferenceFeatures }> {
   const inFeat = await model.inputFeatures(toNCHW(up), signal);
   signal?.throwIfAborted();
-  const refFeat = await model.referenceFeatures(toNCHW(ref), signal);
-  if (model.info.matchReference === 'sharp') return { inFeat, refFeat };
-  signal?.throwIfAborted();
-  const contras = await model.referenceMatchFeatures(toNCHW(matchingView(ref, model.info.matchReference)), signal);
-  return { inFeat, refFeat: { ...refFeat, contras } };
+  const view = model.info.matchReference;
+  const refFeat = await model.referenceFeatures(toNCHW(ref), signal, view === 'sharp' ? undefined : toNCHW(matchingView(ref, view)));
+  return { inFeat, refFeat };
 }
 
 /**
