@@ -6,10 +6,7 @@
 // Usage: npx tsx bench/reference-gain.ts --model PATH --config CONFIG.yaml [--samples 32] [--threads N]
 
 import { readTrainConfig } from '../src/training/config.ts';
-import { holdOut, loadImageFolders } from '../src/training/data/image-folder.ts';
-import { minPhotoSide, restorationSample } from '../src/training/data/reference-pairs.ts';
-import { stepSeed } from '../src/training/stages/batch.ts';
-import { Rng } from '../src/random/rng.ts';
+import { restorationImages, validationSamples } from '../src/training/stages/restoration-stage.ts';
 import { RefSRModel } from '../src/pipeline/refsr-model.ts';
 import { superResolve } from '../src/pipeline/super-resolve.ts';
 import { fromNCHW } from '../src/image/layout.ts';
@@ -28,12 +25,9 @@ const count = Number(flag('--samples') ?? 32);
 const threads = flag('--threads') ? Number(flag('--threads')) : undefined;
 
 const cfg = await readTrainConfig(configPath);
-const all = await loadImageFolders(cfg.data.train, minPhotoSide(cfg.data.pairs));
-const { val } = cfg.data.val.length ? { val: await loadImageFolders(cfg.data.val, minPhotoSide(cfg.data.pairs)) } : holdOut(all, cfg.data.holdOutEvery);
+const { val } = await restorationImages(cfg);
 if (val.length === 0) throw new Error(`${configPath}: no held-out photos`);
-// The validation draw of the restoration stage: seed stepSeed(seed, -1), one photo after another.
-const rng = new Rng(stepSeed(cfg.seed, -1));
-const samples = Array.from({ length: count }, (_, i) => restorationSample([val[i % val.length]!], rng, cfg.data.pairs));
+const samples = validationSamples(cfg, val, count);
 
 const base = await RefSRModel.load(modelPath, { threads });
 const views: Record<string, { own: number; shuffled: number }> = {};

@@ -52,6 +52,21 @@ export interface RestorationBatch {
 
 const RESTORATION_PREFIXES = ['content_extractor.', 'dyn_agg_restore.'];
 
+/** The stage's photos: the training folders, and the held-out ones (`data.val`, or every `holdOutEvery`-th). */
+export async function restorationImages(cfg: TrainConfig): Promise<{ train: NamedImage[]; val: NamedImage[] }> {
+  const minSide = minPhotoSide(cfg.data.pairs);
+  const all = await loadImageFolders(cfg.data.train, minSide);
+  return cfg.data.val.length ? { train: all, val: await loadImageFolders(cfg.data.val, minSide) } : holdOut(all, cfg.data.holdOutEvery);
+}
+
+/** The fixed validation pairs of a run: `count` draws (default `data.valSamples`) over the held-out photos in turn. */
+export function validationSamples(cfg: TrainConfig, valImages: readonly NamedImage[], count = cfg.data.valSamples): RestorationSample[] {
+  const rng = new Rng(stepSeed(cfg.seed, -1));
+  const out: RestorationSample[] = [];
+  for (let i = 0; i < count && valImages.length; i++) out.push(restorationSample([valImages[i % valImages.length]!], rng, cfg.data.pairs));
+  return out;
+}
+
 /** The frozen weights: the extractor's two branches and the reference encoder (`vgg.*`, or branch 2's trunk). */
 export function frozenWeights(extractor: WeightMap): Map<string, Float32Tensor> {
   const out = new Map<string, Float32Tensor>();
@@ -66,7 +81,7 @@ export function frozenWeights(extractor: WeightMap): Map<string, Float32Tensor> 
 }
 
 export class RestorationStage implements TrainingStage<RestorationBatch> {
-  private readonly valSamples: RestorationSample[] = [];
+  private readonly valSamples: RestorationSample[];
   /** Frozen VGG of the perceptual loss: the bundle's reference encoder (`vgg.*`), when the loss is on. */
   private readonly vgg: ParamStore | undefined;
   readonly critic: StageCritic<RestorationBatch> | undefined;
@@ -82,8 +97,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     valImages: NamedImage[],
     resume: WeightSource | undefined,
   ) {
-    const rng = new Rng(stepSeed(cfg.seed, -1));
-    for (let i = 0; i < cfg.data.valSamples && valImages.length; i++) this.valSamples.push(restorationSample([valImages[i % valImages.length]!], rng, cfg.data.pairs));
+    this.valSamples = validationSamples(cfg, valImages);
     const L = cfg.losses;
     this.vgg = L.perceptual > 0 ? new ParamStore({ source: (name) => frozen.get(name), trainable: false }) : undefined;
     if (L.gan > 0) {
@@ -116,9 +130,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
   }
 
   static async create(cfg: TrainConfig, resume: WeightSource | undefined): Promise<RestorationStage> {
-    const minSide = minPhotoSide(cfg.data.pairs);
-    const all = await loadImageFolders(cfg.data.train, minSide);
-    const split = cfg.data.val.length ? { train: all, val: await loadImageFolders(cfg.data.val, minSide) } : holdOut(all, cfg.data.holdOutEvery);
+    const split = await restorationImages(cfg);
     const frozen = frozenWeights(await loadExtractor(cfg.init.extractor!, cfg.model.trunkWidths));
     const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
     const source: WeightSource = (name) => resume?.(name) ?? from?.get(name);
