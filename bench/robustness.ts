@@ -6,7 +6,8 @@
 // refsr and bicubic. Prints one JSON document on stdout (progress on stderr).
 //
 // Usage: npx tsx bench/robustness.ts --model PATH [--data DIR] [--vgg-baseline WEIGHTS] [--limit N]
-//   [--max-size 192] [--seed 1] [--out FULL_REPORT.json] [--chart CHART.png]
+//   [--max-size 192] [--seed 1] [--out FULL_REPORT.json] [--chart CHART.png] [--match-reference sharp|degraded]
+// (--match-reference overrides the matching view the bundle names, to compare both views of one extractor.)
 //
 // Reading the numbers: the refsr columns (AEE refsr, PSNR refsr) measure the model given with --model, with the
 // matching view of the reference its bundle names (sharp, or degraded like the input). An untrained extractor (the
@@ -20,6 +21,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { RefSRModel } from '../src/pipeline/refsr-model.ts';
+import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../src/matching/reference-view.ts';
 import { FeatureExtractor } from '../src/eval/features.ts';
 import { listImageSet } from '../src/eval/datasets.ts';
 import { readImageFile } from '../src/image/decode.ts';
@@ -47,7 +49,13 @@ const maxSize = Number(flag('--max-size') ?? DEFAULT_MAX_SIZE);
 const seed = Number(flag('--seed') ?? 1);
 const vggFile = flag('--vgg-baseline');
 
-const model = await RefSRModel.load(modelPath);
+const view = flag('--match-reference');
+if (view !== undefined && !MATCH_REFERENCE_VIEWS.includes(view as MatchReference)) {
+  process.stderr.write(`--match-reference must be ${MATCH_REFERENCE_VIEWS.join(' or ')}\n`);
+  process.exit(2);
+}
+const loaded = await RefSRModel.load(modelPath);
+const model = view ? new RefSRModel(loaded.weights, { ...loaded.info, matchReference: view as MatchReference }, modelPath) : loaded;
 const vgg = vggFile ? await FeatureExtractor.vggFromFile(vggFile) : new FeatureExtractor(model.weights, model.info.vggInput);
 const files = listImageSet(dataDir).slice(0, limit);
 const images = [];
@@ -61,7 +69,7 @@ await vgg.release();
 await writeRobustnessOutputs(report, { json: flag('--out'), chart: flag('--chart') });
 process.stderr.write(`${formatTable(report)}\n`);
 console.log(JSON.stringify({
-  benchmark: 'robustness', dataset: dataDir, model: modelPath, vggBaseline: report.vggBaseline, images: report.images.length,
+  benchmark: 'robustness', dataset: dataDir, model: modelPath, matchReference: model.info.matchReference, vggBaseline: report.vggBaseline, images: report.images.length,
   maxSize, seed, seconds: +report.seconds.toFixed(1),
   note: 'refsr columns measure the model\'s own contrastive extractor and matching view (an untrained extractor is weak); the VGG baseline columns use the VGG weights named in vggBaseline',
   table: jsonTable(report),

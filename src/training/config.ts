@@ -10,7 +10,7 @@ import type { RestorationConfig } from '../models/restoration-net.ts';
 import type { TrunkWidths } from '../models/vgg-features.ts';
 import type { VggLayer } from './losses/perceptual.ts';
 import { DEFAULT_REFERENCE_PAIRS, type ReferencePairOptions } from './data/reference-pairs.ts';
-import { seededExtractorSeed } from './extractor-source.ts';
+import { seededExtractorSeed, vggExtractorPath } from './extractor-source.ts';
 import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/reference-view.ts';
 
 export type TrainStage = 'teacher' | 'student' | 'restoration';
@@ -44,7 +44,16 @@ export interface TrainConfig {
     readonly perturb: readonly [number, number];
     /** Restoration: synthetic reference pairs. */
     readonly pairs: ReferencePairOptions;
+    /** Restoration: a folder of scene folders (several photographs of one place each), and the held-out scenes. */
+    readonly multiview?: string;
+    readonly multiviewVal?: readonly string[];
+    /** Restoration: folders of `input/NAME` + `ref/NAME` pairs (CUFED-style). */
+    readonly paired?: readonly string[];
+    /** Restoration: the fraction of samples from each source (normalised; absent sources count 0). */
+    readonly mix?: { readonly synthetic: number; readonly multiview: number; readonly paired: number };
   };
+  /** A validation figure whose highest value so far keeps `best.safetensors` (absent: no best model kept). */
+  readonly bestMetric?: string;
   readonly model: {
     /** Trunk widths of the contrastive extractor and the reference VGG (VGG's 64/128/256 by default). */
     readonly trunkWidths: TrunkWidths;
@@ -64,6 +73,10 @@ export interface TrainConfig {
     readonly std: number | 'he';
     /** Parameter names initialised to zero. */
     readonly zero: readonly string[];
+    /** Convolutions over cat[x, new inputs] whose `from` weights cover only x: name -> x's channel count (warm-start.ts). */
+    readonly widen?: Readonly<Record<string, number>>;
+    /** Name prefixes that take the seeded initialisation even when `from` has them. */
+    readonly reseed?: readonly string[];
   };
   readonly losses: {
     readonly l1: number;
@@ -135,6 +148,34 @@ function vggLayer(v: unknown): VggLayer {
   return v as VggLayer;
 }
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
+
+/** `seeded:N` as written; `vgg19:PATH` and plain weight files with the path resolved against the config's folder. */
+function extractorSpec(spec: string, base: string): string {
+  if (seededExtractorSeed(spec) !== undefined) return spec;
+  const vgg = vggExtractorPath(spec);
+  return vgg !== undefined ? `vgg19:${resolve(base, vgg)}` : resolve(base, spec);
+}
+
+function widenOf(m: Json): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) {
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0)) throw new TrainConfigError(`init.widen.${k} must be a channel count`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** data.mix: fractions per source; by default synthetic only. Only sources that are configured may be drawn. */
+function mixOf(m: Json, haveMultiview: boolean, havePaired: boolean): TrainConfig['data']['mix'] {
+  const synthetic = num(m, 'synthetic', Object.keys(m).length ? 0 : 1, nonNegative);
+  const multiview = num(m, 'multiview', 0, nonNegative);
+  const paired = num(m, 'paired', 0, nonNegative);
+  if (multiview > 0 && !haveMultiview) throw new TrainConfigError('data.mix.multiview > 0 needs data.multiview (a folder of scene folders)');
+  if (paired > 0 && !havePaired) throw new TrainConfigError('data.mix.paired > 0 needs data.paired (folders with input/ and ref/)');
+  const total = synthetic + multiview + paired;
+  if (!(total > 0)) throw new TrainConfigError('data.mix must give some source a positive fraction');
+  return { synthetic: synthetic / total, multiview: multiview / total, paired: paired / total };
+}
 
 export function parseTrainConfig(text: string, source: string): TrainConfig {
   let raw: unknown;
@@ -224,16 +265,23 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
         cropSize: num(data, 'crop_size', 160, (v) => positiveInt(v) && v % 4 === 0, 'a positive multiple of 4'),
         perturb: range('perturb', [0, 10]),
         pairs,
+        ...(typeof data.multiview === 'string' ? { multiview: resolve(base, data.multiview) } : {}),
+        // Only when configured (so the fingerprint of older run folders is unchanged).
+        ...(Array.isArray(data.multiview_val) ? { multiviewVal: data.multiview_val.map(String) } : {}),
+        ...(data.paired !== undefined ? { paired: paths(data, 'paired', base) } : {}),
+        ...(data.mix !== undefined ? { mix: mixOf(obj(data, 'mix'), typeof data.multiview === 'string', data.paired !== undefined) } : {}),
       },
+      ...(typeof o.best_metric === 'string' ? { bestMetric: o.best_metric } : {}),
       // Only a non-default view enters the config (and so the fingerprint): older run folders still resume.
       model: { trunkWidths, restoration, ...(matchReference === 'sharp' ? {} : { matchReference: matchReference as MatchReference }) },
       init: {
         from: typeof init.from === 'string' ? resolve(base, init.from) : undefined,
-        extractor: typeof init.extractor === 'string'
-          ? (seededExtractorSeed(init.extractor) !== undefined ? init.extractor : resolve(base, init.extractor))
-          : undefined,
+        extractor: typeof init.extractor === 'string' ? extractorSpec(init.extractor, base) : undefined,
         std: std as number | 'he',
         zero: Array.isArray(init.zero) ? init.zero.map(String) : [],
+        // Only when set (so the fingerprint of older run folders is unchanged).
+        ...(init.widen !== undefined ? { widen: widenOf(obj(init, 'widen')) } : {}),
+        ...(Array.isArray(init.reseed) ? { reseed: init.reseed.map(String) } : {}),
       },
       losses: {
         l1: num(l, 'l1', 1, nonNegative),

@@ -2,13 +2,16 @@
 // branches take branch 1's He-initialised value (as the official branches both start from the same VGG weights).
 // The teacher stage starts from the seeded start; a student or restoration run may freeze it untrained
 // (`init.extractor: seeded:N`), so a model trained that way is reproducible from the repository alone.
+// `vgg19:PATH` is the ImageNet VGG start (models/vgg-init.ts): both branches and the reference encoder from VGG19.
 
 import { bundleSpec } from '../models/model-bundle.ts';
 import { RESTORATION_VARIANTS } from '../models/restoration-net.ts';
 import type { TrunkWidths } from '../models/vgg-features.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import { seededValue } from './param-store.ts';
-import { readWeightFile } from '../weights/read-weight-file.ts';
+import { readTensorFile, readWeightFile } from '../weights/read-weight-file.ts';
+import { imagenetVgg, vggInitialisedExtractor } from '../models/vgg-init.ts';
+import type { VggInputNorm } from '../models/vgg-features.ts';
 import { WeightMap } from '../weights/weight-map.ts';
 
 const EXTRACTOR_PREFIX = 'feature_extraction_image';
@@ -24,6 +27,18 @@ export function seededExtractorSeed(spec: string): number | undefined {
   return m ? Number(m[1] ?? 1) : undefined;
 }
 
+/** `vgg19:PATH` in a config's `init.extractor`: the VGG weight file (MatConvNet export, torchvision, conv names). */
+export function vggExtractorPath(spec: string): string | undefined {
+  return spec.startsWith('vgg19:') ? spec.slice('vgg19:'.length) : undefined;
+}
+
+/** The VGG-initialised extractor and reference encoder, from a VGG weight file in either input convention. */
+export async function vggExtractor(path: string): Promise<WeightMap> {
+  const f = await readTensorFile(path);
+  const input = (f.metadata['refsr.vgg_input'] ?? 'imagenet') as VggInputNorm;
+  return WeightMap.fromTensors(vggInitialisedExtractor(imagenetVgg(f.tensors, input)));
+}
+
 /** Both branches of the contrastive extractor at their tied He initialisation. */
 export function seededExtractor(seed: number, trunkWidths: TrunkWidths): Map<string, Float32Tensor> {
   const out = new Map<string, Float32Tensor>();
@@ -34,8 +49,10 @@ export function seededExtractor(seed: number, trunkWidths: TrunkWidths): Map<str
   return out;
 }
 
-/** A config's `init.extractor`: a weight file, or `seeded:N`. */
+/** A config's `init.extractor`: a weight file, `seeded:N`, or `vgg19:PATH`. */
 export async function loadExtractor(spec: string, trunkWidths: TrunkWidths): Promise<WeightMap> {
+  const vgg = vggExtractorPath(spec);
+  if (vgg !== undefined) return vggExtractor(vgg);
   const seed = seededExtractorSeed(spec);
   return seed === undefined ? readWeightFile(spec) : WeightMap.fromTensors(seededExtractor(seed, trunkWidths));
 }

@@ -8,7 +8,8 @@ import { formatShape, shapesEqual } from '../tensor/host-tensor.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../models/vgg-features.ts';
 import { Rng } from '../random/rng.ts';
 
-export type WeightSource = (name: string) => Float32Tensor | undefined;
+/** Weights by name; `shape` is the shape the network expects (a source may adapt a stored tensor to it). */
+export type WeightSource = (name: string, shape?: readonly number[]) => Float32Tensor | undefined;
 
 /** Seeded initialisation (SRNTT-style: conv weights N(0, std), biases 0; BN weight 1). */
 export interface SeededInit {
@@ -84,7 +85,7 @@ export class ParamStore {
       return have;
     }
     let data: Float32Array;
-    const w = this.opts.source?.(name);
+    const w = this.opts.source?.(name, shape);
     if (w) {
       if (!shapesEqual(w.shape, shape)) throw new Error(`weight "${name}" has shape ${formatShape(w.shape)}, expected ${formatShape(shape)}`);
       data = w.data;

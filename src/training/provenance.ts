@@ -3,20 +3,24 @@
 
 import { relative } from 'node:path';
 import type { TrainConfig } from './config.ts';
-import { seededExtractorSeed } from './extractor-source.ts';
+import { seededExtractorSeed, vggExtractorPath } from './extractor-source.ts';
+import { VGG19_CREDIT } from '../models/vgg-init.ts';
 
 function shown(path: string): string {
   return relative(process.cwd(), path) || '.';
 }
 
 export function trainingProvenance(cfg: TrainConfig, step: number): string {
-  const extractor = cfg.init.extractor === undefined || seededExtractorSeed(cfg.init.extractor) !== undefined ? cfg.init.extractor : shown(cfg.init.extractor);
+  const spec = cfg.init.extractor;
+  const vgg = spec === undefined ? undefined : vggExtractorPath(spec);
+  const extractor = spec === undefined || seededExtractorSeed(spec) !== undefined ? spec : vgg !== undefined ? `vgg19:${shown(vgg)}` : shown(spec);
   return JSON.stringify({
     trainedBy: `refsr train ${cfg.stage} -c ${shown(cfg.source)}`,
     steps: step,
     batch: cfg.batch,
     data: cfg.data.train.map(shown),
     ...(extractor ? { extractor } : {}),
+    ...(vgg !== undefined ? { derivedFrom: `${VGG19_CREDIT}: the contrastive extractor's start and the reference encoder` } : {}),
     ...(cfg.init.from ? { from: shown(cfg.init.from) } : {}),
     configFingerprint: cfg.fingerprint,
     date: new Date().toISOString(),

@@ -18,6 +18,8 @@ import type { Float32Tensor } from '../tensor/host-tensor.ts';
 
 export const LOG_FILE = 'log.jsonl';
 export const MODEL_FILE = 'model.safetensors';
+/** The stage's weights at the validation with the highest `best_metric` so far (when the config names one). */
+export const BEST_MODEL_FILE = 'best.safetensors';
 
 export interface StageLoss {
   readonly loss: tf.Scalar;
@@ -169,9 +171,16 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
       await saveCheckpoint(ckptPath, cfg, state);
       opts.events?.onCheckpoint?.(step);
     };
+    let best = cfg.bestMetric ? await bestSoFar(logPath, cfg.bestMetric) : undefined;
     const validate = async () => {
       const figures = await stage.validate(opts.signal);
-      await appendFile(logPath, `${JSON.stringify({ step, validation: figures })}\n`);
+      const value = cfg.bestMetric ? figures[cfg.bestMetric] : undefined;
+      const improved = value !== undefined && Number.isFinite(value) && (best === undefined || value > best);
+      if (improved) {
+        await stage.exportModel(join(opts.outDir, BEST_MODEL_FILE), step);
+        best = value;
+      }
+      await appendFile(logPath, `${JSON.stringify({ step, validation: figures, ...(improved ? { best: cfg.bestMetric } : {}) })}\n`);
       opts.events?.onValidate?.(step, figures);
     };
 
@@ -228,6 +237,20 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
     criticAdam.dispose();
     await stage.dispose();
   }
+}
+
+/** The highest `metric` among the validation lines of a (resumed, truncated) run log. */
+async function bestSoFar(logPath: string, metric: string): Promise<number | undefined> {
+  let best: number | undefined;
+  const text = existsSync(logPath) ? await readFile(logPath, 'utf8') : '';
+  for (const line of text.split('\n')) {
+    if (!line.includes('"validation"')) continue;
+    try {
+      const v = (JSON.parse(line) as { validation?: Record<string, number> }).validation?.[metric];
+      if (typeof v === 'number' && Number.isFinite(v) && (best === undefined || v > best)) best = v;
+    } catch { /* a torn last line: ignored */ }
+  }
+  return best;
 }
 
 /** Parameters of a stage as host tensors, optionally restricted to key prefixes. */

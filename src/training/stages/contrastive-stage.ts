@@ -64,7 +64,9 @@ export class ContrastiveStage implements TrainingStage<ContrastiveBatch> {
       const source: WeightSource = (name) => resume?.(name) ?? from?.get(name) ?? t.get(name);
       return new ContrastiveStage(cfg, new ParamStore({ source, init }), teacher, split.train, split.val);
     }
-    const source: WeightSource = (name) => resume?.(name) ?? from?.get(name);
+    // A teacher may start from an extractor (`init.extractor`, e.g. `vgg19:PATH`, the paper's ImageNet start).
+    const start = cfg.init.extractor ? await loadExtractor(cfg.init.extractor, cfg.model.trunkWidths) : undefined;
+    const source: WeightSource = (name) => resume?.(name) ?? from?.get(name) ?? start?.get(name);
     return new ContrastiveStage(cfg, new ParamStore({ source, init }), undefined, split.train, split.val);
   }
 

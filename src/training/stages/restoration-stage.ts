@@ -24,6 +24,7 @@ import { matchRows } from '../../matching/correspondence.ts';
 import { flowFromIndex } from '../../matching/pre-offset.ts';
 import { holdOut, loadImageFolders, type NamedImage } from '../data/image-folder.ts';
 import { minPhotoSide, restorationSample, type RestorationSample } from '../data/reference-pairs.ts';
+import { loadPairedFolders, loadScenes, multiviewSample, pairedSample, type PairedImages, type Scene } from '../data/pair-sources.ts';
 import { l1Loss } from '../losses/pixel.ts';
 import { perceptualLoss } from '../losses/perceptual.ts';
 import { gradientPenalty, wganLoss } from '../losses/wgan-gp.ts';
@@ -40,6 +41,7 @@ import { CRITIC_PREFIX, paramsWithPrefix, type StageCritic, type StageLoss, type
 import { concatBatch, stepSeed } from './batch.ts';
 import { loadExtractor } from '../extractor-source.ts';
 import { trainingProvenance } from '../provenance.ts';
+import { warmStartWeight } from '../warm-start.ts';
 
 type LevelName = 'relu1_1' | 'relu2_1' | 'relu3_1';
 const LEVEL_NAMES: readonly LevelName[] = ['relu1_1', 'relu2_1', 'relu3_1'];
@@ -67,6 +69,22 @@ export function validationSamples(cfg: TrainConfig, valImages: readonly NamedIma
   return out;
 }
 
+/** The fixed multi-view validation pairs: `count` draws from the held-out scenes, each with its own reference. */
+export function multiviewValidationSamples(cfg: TrainConfig, scenes: readonly Scene[], count = cfg.data.valSamples): RestorationSample[] {
+  if (scenes.length === 0) return [];
+  const rng = new Rng(stepSeed(cfg.seed, -3));
+  const o = { ...cfg.data.pairs, unrelated: 0 };
+  return Array.from({ length: count }, () => multiviewSample(scenes, rng, o));
+}
+
+/** The extra pair sources of a run (multi-view scenes, paired folders), loaded when its mix draws from them. */
+export async function pairSources(cfg: TrainConfig): Promise<{ scenes: Scene[]; valScenes: Scene[]; paired: PairedImages[] }> {
+  const minSide = cfg.data.pairs.refSize;
+  const mv = cfg.data.multiview ? await loadScenes(cfg.data.multiview, cfg.data.multiviewVal ?? [], minSide) : { train: [], val: [] };
+  const paired = cfg.data.paired?.length && (cfg.data.mix?.paired ?? 0) > 0 ? await loadPairedFolders(cfg.data.paired) : [];
+  return { scenes: mv.train, valScenes: mv.val, paired };
+}
+
 /** The frozen weights: the extractor's two branches and the reference encoder (`vgg.*`, or branch 2's trunk). */
 export function frozenWeights(extractor: WeightMap): Map<string, Float32Tensor> {
   const out = new Map<string, Float32Tensor>();
@@ -82,6 +100,7 @@ export function frozenWeights(extractor: WeightMap): Map<string, Float32Tensor> 
 
 export class RestorationStage implements TrainingStage<RestorationBatch> {
   private readonly valSamples: RestorationSample[];
+  private readonly mvValSamples: RestorationSample[];
   /** Frozen VGG of the perceptual loss: the bundle's reference encoder (`vgg.*`), when the loss is on. */
   private readonly vgg: ParamStore | undefined;
   readonly critic: StageCritic<RestorationBatch> | undefined;
@@ -96,8 +115,10 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     private readonly images: NamedImage[],
     valImages: NamedImage[],
     resume: WeightSource | undefined,
+    private readonly sources: { scenes: Scene[]; valScenes: Scene[]; paired: PairedImages[] } = { scenes: [], valScenes: [], paired: [] },
   ) {
     this.valSamples = validationSamples(cfg, valImages);
+    this.mvValSamples = multiviewValidationSamples(cfg, sources.valScenes);
     const L = cfg.losses;
     this.vgg = L.perceptual > 0 ? new ParamStore({ source: (name) => frozen.get(name), trainable: false }) : undefined;
     if (L.gan > 0) {
@@ -133,10 +154,10 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     const split = await restorationImages(cfg);
     const frozen = frozenWeights(await loadExtractor(cfg.init.extractor!, cfg.model.trunkWidths));
     const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
-    const source: WeightSource = (name) => resume?.(name) ?? from?.get(name);
+    const source: WeightSource = (name, shape) => resume?.(name) ?? warmStartWeight(from, { widen: cfg.init.widen ?? {}, reseed: cfg.init.reseed ?? [] }, name, shape);
     const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
     const features = new RefSRModel(WeightMap.fromTensors(frozen), RestorationStage.info(cfg), cfg.init.extractor!);
-    return new RestorationStage(cfg, params, frozen, features, split.train, split.val, resume);
+    return new RestorationStage(cfg, params, frozen, features, split.train, split.val, resume, await pairSources(cfg));
   }
 
   private async inputsOf(s: RestorationSample) {
@@ -145,12 +166,22 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     return tileInputs(toNCHW(s.lr), refFeat, flow, 0, 0, s.lr.height, s.lr.width);
   }
 
+  /** One training pair from the source `data.mix` draws (synthetic views when no mix is configured). */
+  private sample(rng: Rng): RestorationSample {
+    const mix = this.cfg.data.mix;
+    if (!mix) return restorationSample(this.images, rng, this.cfg.data.pairs);
+    const u = rng.uniform();
+    if (u < mix.multiview && this.sources.scenes.length) return multiviewSample(this.sources.scenes, rng, this.cfg.data.pairs);
+    if (u < mix.multiview + mix.paired && this.sources.paired.length) return pairedSample(this.sources.paired, rng, this.cfg.data.pairs);
+    return restorationSample(this.images, rng, this.cfg.data.pairs);
+  }
+
   async prepare(step: number): Promise<RestorationBatch> {
     const rng = new Rng(stepSeed(this.cfg.seed, step));
     const items = [];
     const gts = [];
     for (let b = 0; b < this.cfg.batch; b++) {
-      const s = restorationSample(this.images, rng, this.cfg.data.pairs);
+      const s = this.sample(rng);
       items.push(await this.inputsOf(s));
       gts.push(toNCHW(s.gt));
     }
@@ -206,23 +237,49 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     return WeightMap.fromTensors(all);
   }
 
+  /**
+   * PSNR-Y gain over bicubic on the fixed held-out pairs (synthetic views, then held-out multi-view scenes), each with
+   * its own reference and with a shuffled one (the reference of the pair half the list away, so a multi-view pair
+   * gets a synthetic pair's reference and vice versa): `gain_db` (own), `shuffled_gain_db`, `ref_gain_db` (own minus
+   * shuffled), and the same per source (`syn_*`, `mv_*`).
+   */
   async validate(signal?: AbortSignal): Promise<Record<string, number>> {
-    if (this.valSamples.length === 0) return {};
+    const samples = [...this.valSamples, ...this.mvValSamples];
+    if (samples.length === 0) return {};
     const model = new RefSRModel(this.bundle(), RestorationStage.info(this.cfg), 'validation');
+    const n = samples.length;
+    const own: number[] = [];
+    const shuffled: number[] = [];
     let sr = 0;
     let bicubic = 0;
     try {
-      for (const s of this.valSamples) {
+      for (let i = 0; i < n; i++) {
         signal?.throwIfAborted();
-        const r = await superResolve(model, s.lr, s.up, s.ref, { matching: 'exact', signal });
-        sr += psnrY(tensorToImage(r.sr), s.gt, 4);
-        bicubic += psnrY(s.up, s.gt, 4);
+        const s = samples[i]!;
+        const other = samples[(i + Math.max(1, n >> 1)) % n]!.ref;
+        const base = psnrY(s.up, s.gt, 4);
+        const a = psnrY(tensorToImage((await superResolve(model, s.lr, s.up, s.ref, { matching: 'exact', signal })).sr), s.gt, 4);
+        const b = n > 1 ? psnrY(tensorToImage((await superResolve(model, s.lr, s.up, other, { matching: 'exact', signal })).sr), s.gt, 4) : a;
+        own.push(a - base);
+        shuffled.push(b - base);
+        sr += a;
+        bicubic += base;
       }
     } finally {
       await model.release();
     }
-    const n = this.valSamples.length;
-    return { psnr_y: sr / n, bicubic_psnr_y: bicubic / n, gain_db: (sr - bicubic) / n, samples: n };
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((p, q) => p + q, 0) / xs.length : NaN);
+    const k = this.valSamples.length;
+    const figures: Record<string, number> = {
+      psnr_y: sr / n, bicubic_psnr_y: bicubic / n, gain_db: mean(own), shuffled_gain_db: mean(shuffled), ref_gain_db: mean(own) - mean(shuffled), samples: n,
+    };
+    if (this.mvValSamples.length) {
+      Object.assign(figures, {
+        syn_gain_db: mean(own.slice(0, k)), syn_ref_gain_db: mean(own.slice(0, k)) - mean(shuffled.slice(0, k)),
+        mv_gain_db: mean(own.slice(k)), mv_ref_gain_db: mean(own.slice(k)) - mean(shuffled.slice(k)),
+      });
+    }
+    return figures;
   }
 
   async exportModel(path: string, step: number): Promise<void> {
