@@ -2,7 +2,7 @@
 // convention folded into conv1_1 computes the same features as the unfolded network; the VGG-initialised extractor
 // and encoder from the shared VGG19 file; a widened warm start computes exactly the old network; multi-view scene and
 // paired-folder samples; the data mix and best-model options of a config; a restoration run on all three sources
-// that keeps its best validation model.
+// that keeps its best validation model and writes its training curve.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -238,4 +238,16 @@ data:
   assert.ok(existsSync(join(run, 'best.safetensors')));
   const best = JSON.parse((await readSafetensors(join(run, 'best.safetensors'))).metadata['refsr.provenance']!);
   assert.equal(best.steps, bestStep, 'best.safetensors holds the weights of the best validation');
+  // The training curve: one JSONL line per validation and a chart.
+  const curve = readFileSync(join(run, 'curve.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(curve.map((c) => c.step), [1, 2]);
+  assert.equal(curve[1].gain_db, vals[1].validation.gain_db);
+  const png = await sharp(join(run, 'curve.png')).stats();
+  assert.ok(png.channels.some((c) => c.min < 100), 'the chart draws something on its white background');
+  const again = spawnSync(process.execPath, [join(repoRoot, 'bin', 'refsr.js'), 'curve', run], { encoding: 'utf8' });
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stdout.trim().split('\n').length, 2);
+  const none = spawnSync(process.execPath, [join(repoRoot, 'bin', 'refsr.js'), 'curve', dir], { encoding: 'utf8' });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /no log\.jsonl \(not a training run folder\)/);
 });

@@ -9,6 +9,7 @@ import { registerConvert } from './commands/convert.ts';
 import { registerMatch } from './commands/match.ts';
 import { registerRobustness } from './commands/robustness.ts';
 import { registerTrain } from './commands/train.ts';
+import { registerCurve } from './commands/curve.ts';
 import { CancelledError } from './cancellation.ts';
 
 const EXPECTED_ERRORS = new Set([
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerMatch(program);
   registerRobustness(program);
   registerTrain(program);
+  registerCurve(program);
   return program;
 }
 

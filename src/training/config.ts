@@ -52,6 +52,8 @@ export interface TrainConfig {
     /** Restoration: the fraction of samples from each source (normalised; absent sources count 0). */
     readonly mix?: { readonly synthetic: number; readonly multiview: number; readonly paired: number };
   };
+  /** Validate once before the first step of a fresh run (the starting weights' figures). */
+  readonly validateAtStart?: boolean;
   /** A validation figure whose highest value so far keeps `best.safetensors` (absent: no best model kept). */
   readonly bestMetric?: string;
   readonly model: {
@@ -272,6 +274,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
         ...(data.mix !== undefined ? { mix: mixOf(obj(data, 'mix'), typeof data.multiview === 'string', data.paired !== undefined) } : {}),
       },
       ...(typeof o.best_metric === 'string' ? { bestMetric: o.best_metric } : {}),
+      ...(o.validate_at_start ? { validateAtStart: true } : {}),
       // Only a non-default view enters the config (and so the fingerprint): older run folders still resume.
       model: { trunkWidths, restoration, ...(matchReference === 'sharp' ? {} : { matchReference: matchReference as MatchReference }) },
       init: {
@@ -307,7 +310,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
     }
     // What defines the training run; how long it runs and how often it reports do not, so a finished run can be
     // extended by raising `steps` and resuming.
-    const { source: _s, steps: _n, checkpointEvery: _c, validateEvery: _v, logEvery: _l, ...hashed } = cfg;
+    const { source: _s, steps: _n, checkpointEvery: _c, validateEvery: _v, logEvery: _l, validateAtStart: _a, ...hashed } = cfg;
     const fingerprint = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
     return { ...cfg, fingerprint };
   } catch (e) {

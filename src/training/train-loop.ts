@@ -1,7 +1,8 @@
 // Owns the training loop shared by every stage: resume from the run folder's checkpoint, one Adam step per batch
 // (gradients of the stage's loss w.r.t. its trainable parameters, per-group learning rates), a JSONL log line per
 // step, periodic atomic checkpoints and validation, cancellation at a step boundary (with a checkpoint), and the
-// stage's exported weights at the end. A stage may bring a critic (restoration's WGAN-GP discriminator), updated
+// stage's exported weights at the end; after each validation, the best model so far (`best_metric`) and the
+// training curve (training-curve.ts). A stage may bring a critic (restoration's WGAN-GP discriminator), updated
 // by its own Adam after each generator step at which it is active, and checkpointed with it. The data of step s
 // depends only on (seed, s), so a resumed run follows the same loss curve as an uninterrupted one.
 
@@ -15,6 +16,7 @@ import { learningRate, type TrainConfig } from './config.ts';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
 import type { ParamStore, WeightSource } from './param-store.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
+import { writeCurve } from './training-curve.ts';
 
 export const LOG_FILE = 'log.jsonl';
 export const MODEL_FILE = 'model.safetensors';
@@ -181,9 +183,11 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
         best = value;
       }
       await appendFile(logPath, `${JSON.stringify({ step, validation: figures, ...(improved ? { best: cfg.bestMetric } : {}) })}\n`);
+      await writeCurve(opts.outDir, `refsr train ${cfg.stage}`);
       opts.events?.onValidate?.(step, figures);
     };
 
+    if (cfg.validateAtStart && step === 0) await validate();
     const stopAt = Math.min(cfg.steps, opts.maxSteps !== undefined ? step + opts.maxSteps : cfg.steps);
     let batch: B | undefined = first;
     while (step < stopAt) {

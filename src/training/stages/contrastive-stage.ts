@@ -122,6 +122,7 @@ export class ContrastiveStage implements TrainingStage<ContrastiveBatch> {
   async validate(signal?: AbortSignal): Promise<Record<string, number>> {
     let loss = 0;
     let hits = 0;
+    let epe = 0;
     let points = 0;
     let used = 0;
     for (const b of this.val) {
@@ -148,12 +149,17 @@ export class ContrastiveStage implements TrainingStage<ContrastiveBatch> {
         for (let i = 0; i < t.ids.length; i++) {
           const y = Math.floor(best[i]! / w2);
           const x = best[i]! % w2;
-          if (Math.abs(y - t.fmapPos2[2 * i]!) <= 1 && Math.abs(x - t.fmapPos2[2 * i + 1]!) <= 1) hits++;
+          const ey = y - t.fmapPos2[2 * i]!;
+          const ex = x - t.fmapPos2[2 * i + 1]!;
+          if (Math.abs(ey) <= 1 && Math.abs(ex) <= 1) hits++;
+          epe += Math.hypot(ey, ex);
         }
         points += t.ids.length;
       });
     }
-    return used ? { loss: loss / used, match_accuracy: hits / Math.max(points, 1), samples: used } : {};
+    // match_accuracy: PCK@1 cell (the nearest reference feature within one feature cell of the truth, Chebyshev);
+    // aee_cells: the mean Euclidean error of that nearest feature, in feature cells (1 cell = 4 image pixels).
+    return used ? { loss: loss / used, match_accuracy: hits / Math.max(points, 1), aee_cells: epe / Math.max(points, 1), samples: used } : {};
   }
 
   async exportModel(path: string, step: number): Promise<void> {
