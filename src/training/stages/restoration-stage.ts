@@ -19,7 +19,7 @@ import { restorationNet } from '../../models/restoration-net.ts';
 import { METADATA_KEYS, VGG_PREFIX, type BundleInfo } from '../../models/model-bundle.ts';
 import { RefSRModel } from '../../pipeline/refsr-model.ts';
 import { tileInputs } from '../../pipeline/restore-tiled.ts';
-import { correspondenceFeatures, superResolve } from '../../pipeline/super-resolve.ts';
+import { correspondenceFeatures } from '../../pipeline/super-resolve.ts';
 import { matchRows } from '../../matching/correspondence.ts';
 import { flowFromIndex } from '../../matching/pre-offset.ts';
 import { holdOut, loadImageFolders, type NamedImage } from '../data/image-folder.ts';
@@ -29,8 +29,7 @@ import { l1Loss } from '../losses/pixel.ts';
 import { perceptualLoss } from '../losses/perceptual.ts';
 import { gradientPenalty, wganLoss } from '../losses/wgan-gp.ts';
 import { imageDiscriminator } from '../../models/discriminator.ts';
-import { fromNCHW as tensorToImage, toNCHW } from '../../image/layout.ts';
-import { psnrY } from '../../metrics/index.ts';
+import { toNCHW } from '../../image/layout.ts';
 import { Rng } from '../../random/rng.ts';
 import { readWeightFile } from '../../weights/read-weight-file.ts';
 import { WeightMap } from '../../weights/weight-map.ts';
@@ -42,6 +41,7 @@ import { concatBatch, stepSeed } from './batch.ts';
 import { loadExtractor } from '../extractor-source.ts';
 import { trainingProvenance } from '../provenance.ts';
 import { warmStartWeight } from '../warm-start.ts';
+import { referenceGainFigures } from '../reference-gain.ts';
 
 type LevelName = 'relu1_1' | 'relu2_1' | 'relu3_1';
 const LEVEL_NAMES: readonly LevelName[] = ['relu1_1', 'relu2_1', 'relu3_1'];
@@ -244,42 +244,13 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
    * shuffled), and the same per source (`syn_*`, `mv_*`).
    */
   async validate(signal?: AbortSignal): Promise<Record<string, number>> {
-    const samples = [...this.valSamples, ...this.mvValSamples];
-    if (samples.length === 0) return {};
+    if (this.valSamples.length + this.mvValSamples.length === 0) return {};
     const model = new RefSRModel(this.bundle(), RestorationStage.info(this.cfg), 'validation');
-    const n = samples.length;
-    const own: number[] = [];
-    const shuffled: number[] = [];
-    let sr = 0;
-    let bicubic = 0;
     try {
-      for (let i = 0; i < n; i++) {
-        signal?.throwIfAborted();
-        const s = samples[i]!;
-        const other = samples[(i + Math.max(1, n >> 1)) % n]!.ref;
-        const base = psnrY(s.up, s.gt, 4);
-        const a = psnrY(tensorToImage((await superResolve(model, s.lr, s.up, s.ref, { matching: 'exact', signal })).sr), s.gt, 4);
-        const b = n > 1 ? psnrY(tensorToImage((await superResolve(model, s.lr, s.up, other, { matching: 'exact', signal })).sr), s.gt, 4) : a;
-        own.push(a - base);
-        shuffled.push(b - base);
-        sr += a;
-        bicubic += base;
-      }
+      return await referenceGainFigures(model, this.valSamples, this.mvValSamples, { signal });
     } finally {
       await model.release();
     }
-    const mean = (xs: number[]) => (xs.length ? xs.reduce((p, q) => p + q, 0) / xs.length : NaN);
-    const k = this.valSamples.length;
-    const figures: Record<string, number> = {
-      psnr_y: sr / n, bicubic_psnr_y: bicubic / n, gain_db: mean(own), shuffled_gain_db: mean(shuffled), ref_gain_db: mean(own) - mean(shuffled), samples: n,
-    };
-    if (this.mvValSamples.length) {
-      Object.assign(figures, {
-        syn_gain_db: mean(own.slice(0, k)), syn_ref_gain_db: mean(own.slice(0, k)) - mean(shuffled.slice(0, k)),
-        mv_gain_db: mean(own.slice(k)), mv_ref_gain_db: mean(own.slice(k)) - mean(shuffled.slice(k)),
-      });
-    }
-    return figures;
   }
 
   async exportModel(path: string, step: number): Promise<void> {
