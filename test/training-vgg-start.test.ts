@@ -14,7 +14,7 @@ import { tempDir } from './support/tiny-model.ts';
 import { OnnxOps } from '../src/graph/onnx-ops.ts';
 import { OrtGraph } from '../src/graph/ort-session.ts';
 import { vgg19Features, VGG_WIDTHS } from '../src/models/vgg-features.ts';
-import { foldCaffeInput, imagenetVgg, vggInitialisedExtractor } from '../src/models/vgg-init.ts';
+import { foldCaffeInput, imagenetVgg, scaledEncoder, vggInitialisedExtractor } from '../src/models/vgg-init.ts';
 import { vggExtractor } from '../src/training/extractor-source.ts';
 import { widenedConv, warmStartWeight } from '../src/training/warm-start.ts';
 import { loadPairedFolders, loadScenes, multiviewSample, pairedSample } from '../src/training/data/pair-sources.ts';
@@ -44,6 +44,7 @@ async function vggOutputs(weights: Map<string, Float32Tensor>, norm: 'caffe' | '
   const ops = new OnnxOps(WeightMap.fromTensors(weights).lookup);
   const v = vgg19Features(ops, 'vgg.', ops.input('img', img.shape), norm, widths);
   ops.output(v.relu1_1, 'relu1_1');
+  ops.output(v.relu2_1, 'relu2_1');
   ops.output(v.relu3_1, 'relu3_1');
   const g = await OrtGraph.create(ops.encode(), { threads: 1 });
   try {
@@ -84,6 +85,21 @@ test('Caffe input folded into conv1_1: the ImageNet-input network gives the Caff
   assert.deepEqual([...f.weight.data].map((v) => +v.toFixed(3)), [+(255 * 0.229).toFixed(3), +(2 * 255 * 0.224).toFixed(3), +(3 * 255 * 0.225).toFixed(3)]);
   const shift = (255 * 0.485 - 123.68) + 2 * (255 * 0.456 - 116.779) + 3 * (255 * 0.406 - 103.939);
   assert.ok(Math.abs(f.bias.data[0]! - (0.5 + shift)) < 1e-4);
+});
+
+test('scaled encoder: relu1_1 / relu2_1 / relu3_1 come out multiplied by their scales, exactly', async () => {
+  const widths = [8, 8, 16] as const;
+  const vgg = imagenetVgg(randomVgg(8, widths), 'imagenet');
+  const scaled = scaledEncoder(vgg, [0.5, 0.02, 4]);
+  const rng = new Rng(9);
+  const img: Float32Tensor = { shape: [1, 3, 24, 24], data: Float32Array.from({ length: 3 * 24 * 24 }, () => rng.uniform()) };
+  const a = await vggOutputs(vgg, 'imagenet', img, widths);
+  const b = await vggOutputs(scaled, 'imagenet', img, widths);
+  for (const [tap, s] of [['relu1_1', 0.5], ['relu2_1', 0.02], ['relu3_1', 4]] as const) {
+    const want: Float32Tensor = { shape: a[tap]!.shape, data: a[tap]!.data.map((v) => v * s) };
+    assert.ok(interiorRelError(want, b[tap]!, 0) < 1e-5, `${tap} scaled by ${s}`);
+  }
+  assert.throws(() => parseTrainConfig('stage: restoration\ndata: { train: [x] }\ninit: { extractor: e.safetensors, encoder_scale: [1, 2] }\n', 'm.yaml'), /init\.encoder_scale must be three positive numbers/);
 });
 
 test('VGG-initialised extractor: both branches and the encoder equal the folded VGG, ImageNet buffers', () => {

@@ -73,3 +73,29 @@ export function vggInitialisedExtractor(vgg: TensorSet): TensorSet {
   }
   return out;
 }
+
+/**
+ * The encoder `vgg.*` reparametrised so its relu1_1 / relu2_1 / relu3_1 taps come out multiplied by `scales`
+ * (exact, as ReLU is positively homogeneous): conv1_1, conv2_1 and conv3_1 (weight and bias) are multiplied by their
+ * tap's scale and conv1_2 and conv2_2 (weights only) divided by the scale of the tap feeding them, so every layer
+ * after a tap sees what it saw before. ImageNet VGG taps are 50-250x larger than the features of a restoration
+ * network's own trunk (RMS 52 / 186 / 251 on examples/coffee-ref.png); scaled to about 1, a network warm-started on
+ * small features can learn to use them at an ordinary learning rate.
+ */
+export function scaledEncoder(t: TensorSet, [s1, s2, s3]: readonly [number, number, number]): TensorSet {
+  const out: TensorSet = new Map(t);
+  const scale = (name: string, f: number, withBias: boolean) => {
+    for (const p of withBias ? ['weight', 'bias'] : ['weight']) {
+      const k = `${VGG_PREFIX}${name}.${p}`;
+      const v = t.get(k);
+      if (!v) throw new ConvertError(`VGG weights lack ${name}.${p}`);
+      out.set(k, { shape: v.shape, data: Float32Array.from(v.data, (x) => x * f) });
+    }
+  };
+  scale('conv1_1', s1, true);
+  scale('conv1_2', 1 / s1, false);
+  scale('conv2_1', s2, true);
+  scale('conv2_2', 1 / s2, false);
+  scale('conv3_1', s3, true);
+  return out;
+}

@@ -79,6 +79,8 @@ export interface TrainConfig {
     readonly widen?: Readonly<Record<string, number>>;
     /** Name prefixes that take the seeded initialisation even when `from` has them. */
     readonly reseed?: readonly string[];
+    /** Restoration with a `vgg19:` extractor: the encoder's relu1_1/2_1/3_1 taps multiplied by these (exact reparametrisation). */
+    readonly encoderScale?: readonly [number, number, number];
   };
   readonly losses: {
     readonly l1: number;
@@ -156,6 +158,11 @@ function extractorSpec(spec: string, base: string): string {
   if (seededExtractorSeed(spec) !== undefined) return spec;
   const vgg = vggExtractorPath(spec);
   return vgg !== undefined ? `vgg19:${resolve(base, vgg)}` : resolve(base, spec);
+}
+
+function encoderScaleOf(v: unknown): [number, number, number] {
+  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && x > 0)) throw new TrainConfigError('init.encoder_scale must be three positive numbers (relu1_1, relu2_1, relu3_1)');
+  return [v[0], v[1], v[2]];
 }
 
 function widenOf(m: Json): Record<string, number> {
@@ -285,6 +292,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
         // Only when set (so the fingerprint of older run folders is unchanged).
         ...(init.widen !== undefined ? { widen: widenOf(obj(init, 'widen')) } : {}),
         ...(Array.isArray(init.reseed) ? { reseed: init.reseed.map(String) } : {}),
+        ...(init.encoder_scale !== undefined ? { encoderScale: encoderScaleOf(init.encoder_scale) } : {}),
       },
       losses: {
         l1: num(l, 'l1', 1, nonNegative),

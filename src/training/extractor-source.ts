@@ -10,7 +10,7 @@ import type { TrunkWidths } from '../models/vgg-features.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import { seededValue } from './param-store.ts';
 import { readTensorFile, readWeightFile } from '../weights/read-weight-file.ts';
-import { imagenetVgg, vggInitialisedExtractor } from '../models/vgg-init.ts';
+import { imagenetVgg, scaledEncoder, vggInitialisedExtractor } from '../models/vgg-init.ts';
 import type { VggInputNorm } from '../models/vgg-features.ts';
 import { WeightMap } from '../weights/weight-map.ts';
 
@@ -32,11 +32,15 @@ export function vggExtractorPath(spec: string): string | undefined {
   return spec.startsWith('vgg19:') ? spec.slice('vgg19:'.length) : undefined;
 }
 
-/** The VGG-initialised extractor and reference encoder, from a VGG weight file in either input convention. */
-export async function vggExtractor(path: string): Promise<WeightMap> {
+/**
+ * The VGG-initialised extractor and reference encoder, from a VGG weight file in either input convention; with
+ * `encoderScale`, the encoder's taps are rescaled (models/vgg-init.ts scaledEncoder; the extractor is not).
+ */
+export async function vggExtractor(path: string, encoderScale?: readonly [number, number, number]): Promise<WeightMap> {
   const f = await readTensorFile(path);
   const input = (f.metadata['refsr.vgg_input'] ?? 'imagenet') as VggInputNorm;
-  return WeightMap.fromTensors(vggInitialisedExtractor(imagenetVgg(f.tensors, input)));
+  const t = vggInitialisedExtractor(imagenetVgg(f.tensors, input));
+  return WeightMap.fromTensors(encoderScale ? scaledEncoder(t, encoderScale) : t);
 }
 
 /** Both branches of the contrastive extractor at their tied He initialisation. */
@@ -50,9 +54,9 @@ export function seededExtractor(seed: number, trunkWidths: TrunkWidths): Map<str
 }
 
 /** A config's `init.extractor`: a weight file, `seeded:N`, or `vgg19:PATH`. */
-export async function loadExtractor(spec: string, trunkWidths: TrunkWidths): Promise<WeightMap> {
+export async function loadExtractor(spec: string, trunkWidths: TrunkWidths, encoderScale?: readonly [number, number, number]): Promise<WeightMap> {
   const vgg = vggExtractorPath(spec);
-  if (vgg !== undefined) return vggExtractor(vgg);
+  if (vgg !== undefined) return vggExtractor(vgg, encoderScale);
   const seed = seededExtractorSeed(spec);
   return seed === undefined ? readWeightFile(spec) : WeightMap.fromTensors(seededExtractor(seed, trunkWidths));
 }

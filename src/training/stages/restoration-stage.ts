@@ -152,7 +152,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
 
   static async create(cfg: TrainConfig, resume: WeightSource | undefined): Promise<RestorationStage> {
     const split = await restorationImages(cfg);
-    const frozen = frozenWeights(await loadExtractor(cfg.init.extractor!, cfg.model.trunkWidths));
+    const frozen = frozenWeights(await loadExtractor(cfg.init.extractor!, cfg.model.trunkWidths, cfg.init.encoderScale));
     const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
     const source: WeightSource = (name, shape) => resume?.(name) ?? warmStartWeight(from, { widen: cfg.init.widen ?? {}, reseed: cfg.init.reseed ?? [] }, name, shape);
     const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
