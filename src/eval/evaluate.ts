@@ -11,7 +11,7 @@ import { measure, type Metrics } from '../metrics/index.ts';
 import { prepareProtocol, runProtocol } from '../pipeline/protocol.ts';
 import type { RefSRModel } from '../pipeline/refsr-model.ts';
 import type { StageTimes, MatchingMode } from '../pipeline/super-resolve.ts';
-import { writeFileAtomic } from '../io/atomic-write.ts';
+import { directOutput, type OutputSink } from '../io/atomic-write.ts';
 import { centreCrop } from './centre-crop.ts';
 import type { EvalPair, Protocol } from './datasets.ts';
 
@@ -155,7 +155,7 @@ export function reportCsv(report: EvalReport): string {
   return `${rows.join('\n')}\n`;
 }
 
-export async function writeReport(report: EvalReport, jsonPath: string, csvPath?: string): Promise<void> {
-  await writeFileAtomic(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-  if (csvPath) await writeFileAtomic(csvPath, reportCsv(report));
+export async function writeReport(report: EvalReport, jsonPath: string, csvPath?: string, out: OutputSink = directOutput): Promise<void> {
+  await out.write(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  if (csvPath) await out.write(csvPath, reportCsv(report));
 }

@@ -10,6 +10,7 @@ import { matchCoarseToFine, EXACT_PAIR_LIMIT } from '../matching/coarse-to-fine.
 import { flowFromIndex, type MatchIndex } from '../matching/pre-offset.ts';
 import { matchingView } from '../matching/reference-view.ts';
 import { restoreTiled } from './restore-tiled.ts';
+import { stallPoint } from '../debug/stall-point.ts';
 import type { ReferenceFeatures, RefSRModel } from './refsr-model.ts';
 
 export type Stage = 'features' | 'matching' | 'restoration';
@@ -68,6 +69,7 @@ export async function superResolve(model: RefSRModel, lr: RgbImage, up: RgbImage
   opts.onProgress?.('features', 1);
   seconds.features = (performance.now() - t0) / 1000;
 
+  await stallPoint('matching', opts.signal);
   t0 = performance.now();
   const pairs = (inFeat.shape[2]! - 2) * (inFeat.shape[3]! - 2) * (refFeat.contras.shape[2]! - 2) * (refFeat.contras.shape[3]! - 2);
   const mode = opts.matching === 'fast' || (opts.matching !== 'exact' && pairs > (opts.exactPairLimit ?? EXACT_PAIR_LIMIT)) ? 'fast' : 'exact';
