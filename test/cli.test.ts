@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { repoRoot, goldenDir, goldenSkip } from './support/shared.ts';
+import { repoRoot, goldenDir, goldenSkip, prerequisite } from './support/shared.ts';
 import { refsr } from './support/cli.ts';
 import { save, scene } from './support/eval-fixtures.ts';
 import { writeTinyModelFile, tempDir } from './support/tiny-model.ts';
@@ -91,7 +91,7 @@ function smallDisk(): string | false {
 }
 const fullDisk = smallDisk();
 
-test('a full disk: clear error, exit 1, the previous output kept, no temp file', { skip: fullDisk ? false : 'needs root and a tmpfs mount to simulate a full disk' }, () => {
+test('a full disk: clear error, exit 1, the previous output kept, no temp file', { skip: prerequisite(fullDisk !== false, 'the full-disk test needs root and a tmpfs mount to simulate a full disk') }, () => {
   const mnt = fullDisk as string;
   const out = join(mnt, 'sr.png');
   const previous = Buffer.from('the previous result');

@@ -7,10 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { pilResizeBicubic } from '../src/image/pil-bicubic.ts';
 import { rgbImage, type RgbImage } from '../src/image/rgb-image.ts';
 import { Rng } from '../src/random/rng.ts';
+import { prerequisite } from './support/shared.ts';
 
 const PYTHON = '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import PIL.Image'], { encoding: 'utf8' });
-const pillowSkip = probe.status === 0 ? false : `Debian's Pillow is absent (${PYTHON} -c "import PIL.Image" failed); apt-get install python3-pil to run this cross-check`;
+const pillowSkip = prerequisite(probe.status === 0, `Debian's Pillow is absent (${PYTHON} -c "import PIL.Image" failed); apt-get install python3-pil to run this cross-check`);
 
 // Reads "w h ow oh" then w*h*3 bytes per job from stdin; writes each resized image's bytes.
 const RESIZE_SCRIPT = `

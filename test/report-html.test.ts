@@ -14,9 +14,10 @@ import { renderEvalHtml, thumbnailKey, writeEvalHtml } from '../src/report/eval-
 import { rgbImage } from '../src/image/rgb-image.ts';
 import { tempDir, tinyModel } from './support/tiny-model.ts';
 import { makeCufed5 } from './support/eval-fixtures.ts';
+import { prerequisite } from './support/shared.ts';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
-const chromiumSkip = CHROMIUM ? false : 'no chromium binary (/usr/bin/chromium); install Debian\'s chromium package to render the HTML report';
+const chromiumSkip = prerequisite(CHROMIUM !== undefined, 'no chromium binary (/usr/bin/chromium); install Debian\'s chromium package to render the HTML report');
 
 const dir = tempDir('refsr-html-');
 const htmlPath = join(dir, 'report.html');
