@@ -106,6 +106,32 @@ test('a full disk: clear error, exit 1, the previous output kept, no temp file',
   assert.deepEqual(readdirSync(mnt).filter((f) => f.endsWith('.tmp')), []);
 });
 
+test('--max-input-pixels from the command line: the input is refused above it and accepted at it', () => {
+  // lr.png is 24x20 = 480 px.
+  const over = refsr(['upscale', lr, '--ref', ref, '-o', join(dir, 'mip1.png'), '--model', model, '--max-input-pixels', '479', '-q']);
+  assert.equal(over.code, 1, over.stderr);
+  assert.match(over.stderr, /input is 24x20 \(0\.0 MP\); the limit is 0\.0 MP because the output is 16 times larger \(raise it with --max-input-pixels\)/);
+  assert.ok(!existsSync(join(dir, 'mip1.png')));
+  const at = refsr(['upscale', lr, '--ref', ref, '-o', join(dir, 'mip2.png'), '--model', model, '--max-input-pixels', '480', '-q']);
+  assert.equal(at.code, 0, at.stderr);
+  assert.ok(existsSync(join(dir, 'mip2.png')));
+  assert.equal(refsr(['upscale', lr, '--ref', ref, '-o', join(dir, 'mip3.png'), '--model', model, '--max-input-pixels', 'many']).code, 2, 'not a number: usage error');
+});
+
+test('a tiny file claiming a huge size: one clear line from the header, exit 1, quickly', () => {
+  // A 67-byte PNG whose header says 50000 x 40000 (2 GP); the default --max-pixels is 40 MP.
+  const huge = join(dir, 'huge.png');
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAw1AAAJxACAIAAAAShjFYAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==', 'base64');
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [50000, 40000]);
+  writeFileSync(huge, png);
+  const t0 = performance.now();
+  const r = refsr(['upscale', huge, '--ref', ref, '-o', join(dir, 'huge-sr.png'), '--model', model]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /huge\.png: image is 50000x40000 \(2000\.0 megapixels\), above the limit of 40\.0 megapixels/);
+  assert.ok(performance.now() - t0 < 30_000);
+  assert.ok(!existsSync(join(dir, 'huge-sr.png')));
+});
+
 test('usage errors exit 2', () => {
   assert.equal(refsr(['upscale', lr, '-o', join(dir, 'x.png')]).code, 2);
   assert.equal(refsr(['frobnicate']).code, 2);

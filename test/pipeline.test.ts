@@ -160,3 +160,29 @@ test('matching view: a degraded-view model matches against bicubic /4 x4 of the 
     await degModel.release();
   }
 });
+
+test('auto matching switches to the fast mode above the pair limit, and says so', async () => {
+  const model = tinyModel();
+  try {
+    const lr = texture(20, 16, 3);
+    const refs = [{ image: texture(40, 36, 5), name: 'r.png' }];
+    // LR 20x16 against a 40x36 reference: the contrastive features are at 1/4 of the x4-upsampled input and of the
+    // reference, so grids of 20x16 and 10x9 cells: (18 * 14) x (8 * 7) = 14,112 patch pairs.
+    const pairs = 18 * 14 * 8 * 7;
+    const exact = await upscale(model, lr, refs, { exactPairLimit: pairs });
+    assert.equal(exact.matching, 'exact', 'at the limit: exact');
+    assert.ok(!exact.notes.some((n) => n.includes('fast')));
+    const fast = await upscale(model, lr, refs, { exactPairLimit: pairs - 1 });
+    assert.equal(fast.matching, 'fast', 'one pair above the limit: fast');
+    assert.ok(fast.notes.some((n) => /fast coarse-to-fine matching.*--matching exact/.test(n)), fast.notes.join('; '));
+    const forced = await upscale(model, lr, refs, { exactPairLimit: pairs - 1, matching: 'exact' });
+    assert.equal(forced.matching, 'exact', '--matching exact overrides auto');
+    const asked = await upscale(model, lr, refs, { matching: 'fast' });
+    assert.equal(asked.matching, 'fast');
+    assert.ok(!asked.notes.some((n) => n.includes('fast coarse-to-fine')), 'no note when the user asked for it');
+    // The default limit (4e8 pairs, about 125x95 against an equal reference) keeps this pair exact.
+    assert.equal((await upscale(model, lr, refs)).matching, 'exact');
+  } finally {
+    await model.release();
+  }
+});
