@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { refsrInterrupted, refsr } from './support/cli.ts';
-import { writeTinyModelFile, tempDir } from './support/tiny-model.ts';
+import { writeTinyModelFile } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { makeImageSet, makeWrsr, save, scene } from './support/eval-fixtures.ts';
 
 let model = '';

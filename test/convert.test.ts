@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { refsr } from './support/cli.ts';
-import { tempDir } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { statePth } from './support/pth-writer.ts';
 import { dataDir, goldenDir, prerequisite, hasGolden } from './support/shared.ts';
 import { bundleSpec, parameterCount, VGG_PREFIX } from '../src/models/model-bundle.ts';

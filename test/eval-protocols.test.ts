@@ -12,7 +12,8 @@ import { prepareProtocol } from '../src/pipeline/protocol.ts';
 import { crop } from '../src/image/layout.ts';
 import { measure } from '../src/metrics/index.ts';
 import { refsr } from './support/cli.ts';
-import { tempDir, tinyModel, writeTinyModelFile } from './support/tiny-model.ts';
+import { tinyModel, writeTinyModelFile } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { makeCufed5, makeImageSet, makeWrsr } from './support/eval-fixtures.ts';
 
 

@@ -8,7 +8,8 @@ import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir, dataSkip } from './support/shared.ts';
 import { refsr } from './support/cli.ts';
-import { tempDir, writeTinyModelFile } from './support/tiny-model.ts';
+import { writeTinyModelFile } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 
 
 const out = tempDir('refsr-evals-');

@@ -1,16 +1,14 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, mkdir, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDir } from './support/temp.ts';
+import { writeFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, readImageFile, ImageInputError, DEFAULT_MAX_PIXELS } from '../src/image/decode.ts';
 import { dataDir, dataSkip } from './support/shared.ts';
 
-let dir: string;
-before(async () => { dir = await mkdtemp(join(tmpdir(), 'refsr-decode-')); });
-after(async () => { await rm(dir, { recursive: true, force: true }); });
+const dir = tempDir('refsr-decode-');
 
 async function put(name: string, bytes: Uint8Array): Promise<string> {
   const p = join(dir, name);

@@ -15,7 +15,8 @@ import { writeImage } from '../src/image/encode.ts';
 import { readImageFile } from '../src/image/decode.ts';
 import { dataDir, dataSkip } from './support/shared.ts';
 import { refsr } from './support/cli.ts';
-import { tempDir, tinyWeights, writeTinyModelFile } from './support/tiny-model.ts';
+import { tinyWeights, writeTinyModelFile } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { scene } from './support/eval-fixtures.ts';
 
 function fakeMatch(h: number, w: number, refH: number, refW: number): MatchIndex {

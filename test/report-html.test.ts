@@ -12,7 +12,8 @@ import { listPairs } from '../src/eval/datasets.ts';
 import { makeThumbnails, detailWindow, type Thumbnails } from '../src/report/thumbnails.ts';
 import { renderEvalHtml, thumbnailKey, writeEvalHtml } from '../src/report/eval-html.ts';
 import { rgbImage } from '../src/image/rgb-image.ts';
-import { tempDir, tinyModel } from './support/tiny-model.ts';
+import { tinyModel } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { makeCufed5 } from './support/eval-fixtures.ts';
 import { prerequisite } from './support/shared.ts';
 

@@ -17,7 +17,8 @@ import { readImageFile } from '../src/image/decode.ts';
 import type { MatchIndex } from '../src/matching/pre-offset.ts';
 import { dataDir, dataSkip } from './support/shared.ts';
 import { refsr } from './support/cli.ts';
-import { tempDir, tinyModel, writeTinyModelFile } from './support/tiny-model.ts';
+import { tinyModel, writeTinyModelFile } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { makeImageSet, scene } from './support/eval-fixtures.ts';
 
 function smooth(w: number, h: number): RgbImage {

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { repoRoot } from './support/shared.ts';
 import { BIN, refsr as runRefsr } from './support/cli.ts';
 import { save, scene } from './support/eval-fixtures.ts';
-import { tempDir } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { initTfjs } from '../src/training/tfjs-backend.ts';
 import { Adam } from '../src/training/adam.ts';
 import { parseTrainConfig, learningRate, TrainConfigError } from '../src/training/config.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { refsr } from './support/cli.ts';
-import { tempDir } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { save, scene } from './support/eval-fixtures.ts';
 import { readWeightFile } from '../src/weights/read-weight-file.ts';
 
