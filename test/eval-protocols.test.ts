@@ -41,7 +41,8 @@ test('library: every protocol runs; bicubic baseline is the protocol\'s own bicu
       assert.ok(Number.isFinite(r.refsr.psnrY) && Number.isFinite(r.bicubic.psnrY) && r.seconds > 0);
       assert.ok(r.stages.matching >= 0 && r.stages.restoration > 0);
     }
-    // The bicubic baseline equals an independent computation from the files.
+    // The bicubic baseline is the protocol chain's upsampled input, measured on the files (the chain itself is checked
+    // against Pillow's in image-resize-pillow.test.ts, and against the golden pipeline's LR).
     const hr = await readImageFile(join(wrsr, 'input', '001.png'));
     const ref = await readImageFile(join(wrsr, 'ref', '001_ref.png'));
     const inp = prepareProtocol(hr, ref);
