@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { refsr } from './support/cli.ts';
 import { tempDir } from './support/temp.ts';
 import { statePth } from './support/pth-writer.ts';
-import { dataDir, goldenDir, prerequisite, hasGolden } from './support/shared.ts';
+import { dataDir, goldenDir, prerequisite, hasGolden, repoRoot } from './support/shared.ts';
 import { bundleSpec, parameterCount, VGG_PREFIX } from '../src/models/model-bundle.ts';
 import { RESTORATION_VARIANTS } from '../src/models/restoration-net.ts';
 import { initWeights } from '../src/models/init-weights.ts';
@@ -31,6 +31,17 @@ test('parameter counts: full 8,865,547 and light 4,825,395 (the paper\'s 8.9M an
   assert.equal(aggregation, 2_415_576);
   assert.deepEqual([full.get('dyn_agg_restore.head_small.0.weight'), light.get('dyn_agg_restore.head_small.0.weight')], [[64, 320, 3, 3], [64, 64, 3, 3]]);
   assert.equal(parameterCount(full, restorationOnly) - parameterCount(light, restorationOnly), 8 * resBlock + 12 * resBlock + aggregation + 256 * 64 * 9);
+});
+
+test('the bundled model\'s parameter counts are the README\'s: restoration 475,851, extractor 2 x 35,152', async () => {
+  const f = await readSafetensors(join(repoRoot, 'models', 'default.safetensors'));
+  const count = (keep: (k: string) => boolean) => [...f.tensors].filter(([k]) => keep(k)).reduce((n, [, t]) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+  assert.equal(count(restorationOnly), 475_851);
+  for (const b of [1, 2]) {
+    // Widths 16/32/64: 34,992 weights + 160 biases per branch.
+    assert.equal(count((k) => k.startsWith(`feature_extraction_image${b}.model.`) && k.endsWith('.weight')), 34_992);
+    assert.equal(count((k) => k.startsWith(`feature_extraction_image${b}.model.`)), 35_152);
+  }
 });
 
 let dir = '';
