@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchExact, matchRows } from '../src/matching/correspondence.ts';
+import { RowCorrelation } from '../src/matching/row-correlation.ts';
 import { flowFromIndex, preOffsetOfficial, toDcnLayout, dcnPreOffsetWindow } from '../src/matching/pre-offset.ts';
 import { Rng } from '../src/random/rng.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
@@ -114,6 +115,11 @@ test('matchRows (the matcher upscale runs) equals brute force across several row
     for (let p = 0; p < bf.score.length; p++) assert.ok(Math.abs(m!.score![p]! - bf.score[p]!) < 1e-5, `score at ${p}, budget ${blockFloats}: ${m!.score![p]} vs ${bf.score[p]}`);
   }
   assert.deepEqual(blockCounts, [1, 11 * 12, 4 * 4], 'the budgets really split the work into that many blocks');
+  // Every block has one shape, so one ONNX session (and one memory arena) serves all of them, even where the block
+  // size does not divide the rows (3 into 11 and 12): blocks of several shapes had one arena each (twice the memory).
+  const before = RowCorrelation.sessionsCreated;
+  await matchRows(fin, fref, { blockFloats: 25 * 7 * 8 });
+  assert.equal(RowCorrelation.sessionsCreated - before, 1, 'one session for all 16 blocks');
   await assert.rejects(matchRows(fin, fref, { blockFloats: 0 }), /positive/);
 });
 
