@@ -83,14 +83,15 @@ export class OutputBatch implements OutputSink {
 
   async commit(): Promise<void> {
     this.signal?.throwIfAborted();
-    for (const { tmp, path } of this.staged.splice(0)) {
+    while (this.staged.length) {
+      const { tmp, path } = this.staged[0]!;
       try {
         await rename(tmp, path);
       } catch (e) {
-        await this.discard();
-        await unlink(tmp).catch(() => {});
+        await this.discard(); // this one's temp file and every one not renamed yet
         throw writeError(path, e);
       }
+      this.staged.shift();
     }
   }
 
