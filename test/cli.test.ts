@@ -1,5 +1,5 @@
 // The `refsr` command line as a user runs it: a real process, real files, clear errors and no partial outputs.
-import { test } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -7,33 +7,25 @@ import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { repoRoot, goldenDir, goldenSkip } from './support/shared.ts';
-import { writeTinyModelFile, tempDir } from './support/tiny-model.ts';
+import { repoRoot, goldenDir, goldenSkip, prerequisite } from './support/shared.ts';
+import { refsr } from './support/cli.ts';
+import { save, scene } from './support/eval-fixtures.ts';
+import { writeTinyModelFile } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { readImageFile } from '../src/image/decode.ts';
 import { pilResizeBicubic } from '../src/image/pil-bicubic.ts';
 import { psnrY } from '../src/metrics/index.ts';
 
-const BIN = join(repoRoot, 'bin', 'refsr.js');
-
-function refsr(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-async function photo(path: string, w: number, h: number, seed: number): Promise<void> {
-  const data = Buffer.alloc(w * h * 3);
-  for (let i = 0; i < data.length; i++) data[i] = (Math.sin(i * 0.01 * seed) * 100 + 128 + ((i * 7919 * seed) % 31)) & 255;
-  await sharp(data, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path);
-}
 
 const dir = tempDir();
 const lr = join(dir, 'lr.png');
 const ref = join(dir, 'ref.jpg');
 let model = '';
 
-test('setup: images and a tiny model', async () => {
-  await photo(lr, 24, 20, 1);
-  await photo(join(dir, 'ref.png'), 60, 44, 2);
+// Inputs of every test below (a hook, not a test: each test runs on its own with --test-name-pattern).
+before(async () => {
+  await save(lr, scene(24, 20, 1));
+  await save(join(dir, 'ref.png'), scene(60, 44, 2));
   await sharp(join(dir, 'ref.png')).jpeg().toFile(ref);
   model = await writeTinyModelFile();
 });
@@ -100,7 +92,7 @@ function smallDisk(): string | false {
 }
 const fullDisk = smallDisk();
 
-test('a full disk: clear error, exit 1, the previous output kept, no temp file', { skip: fullDisk ? false : 'needs root and a tmpfs mount to simulate a full disk' }, () => {
+test('a full disk: clear error, exit 1, the previous output kept, no temp file', { skip: prerequisite(fullDisk !== false, 'the full-disk test needs root and a tmpfs mount to simulate a full disk') }, () => {
   const mnt = fullDisk as string;
   const out = join(mnt, 'sr.png');
   const previous = Buffer.from('the previous result');
@@ -113,6 +105,32 @@ test('a full disk: clear error, exit 1, the previous output kept, no temp file',
   assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
   assert.deepEqual(readFileSync(out), previous);
   assert.deepEqual(readdirSync(mnt).filter((f) => f.endsWith('.tmp')), []);
+});
+
+test('--max-input-pixels from the command line: the input is refused above it and accepted at it', () => {
+  // lr.png is 24x20 = 480 px.
+  const over = refsr(['upscale', lr, '--ref', ref, '-o', join(dir, 'mip1.png'), '--model', model, '--max-input-pixels', '479', '-q']);
+  assert.equal(over.code, 1, over.stderr);
+  assert.match(over.stderr, /input is 24x20 \(0\.0 MP\); the limit is 0\.0 MP because the output is 16 times larger \(raise it with --max-input-pixels\)/);
+  assert.ok(!existsSync(join(dir, 'mip1.png')));
+  const at = refsr(['upscale', lr, '--ref', ref, '-o', join(dir, 'mip2.png'), '--model', model, '--max-input-pixels', '480', '-q']);
+  assert.equal(at.code, 0, at.stderr);
+  assert.ok(existsSync(join(dir, 'mip2.png')));
+  assert.equal(refsr(['upscale', lr, '--ref', ref, '-o', join(dir, 'mip3.png'), '--model', model, '--max-input-pixels', 'many']).code, 2, 'not a number: usage error');
+});
+
+test('a tiny file claiming a huge size: one clear line from the header, exit 1, quickly', () => {
+  // A 67-byte PNG whose header says 50000 x 40000 (2 GP); the default --max-pixels is 40 MP.
+  const huge = join(dir, 'huge.png');
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAw1AAAJxACAIAAAAShjFYAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==', 'base64');
+  assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [50000, 40000]);
+  writeFileSync(huge, png);
+  const t0 = performance.now();
+  const r = refsr(['upscale', huge, '--ref', ref, '-o', join(dir, 'huge-sr.png'), '--model', model]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /huge\.png: image is 50000x40000 \(2000\.0 megapixels\), above the limit of 40\.0 megapixels/);
+  assert.ok(performance.now() - t0 < 30_000);
+  assert.ok(!existsSync(join(dir, 'huge-sr.png')));
 });
 
 test('usage errors exit 2', () => {
@@ -153,18 +171,21 @@ test('convert assembles official-format checkpoints (safetensors and .pth) into 
 
 test("README's main command: the bundled default model upscales the example pair, better than bicubic", async () => {
   const out = join(dir, 'coffee-x4.png');
-  const r = spawnSync(process.execPath, [BIN, 'upscale', 'examples/coffee-lr.png', '--ref', 'examples/coffee-ref.png', '-o', out], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
-  assert.equal(r.status, 0, r.stderr);
+  const r = refsr(['upscale', 'examples/coffee-lr.png', '--ref', 'examples/coffee-ref.png', '-o', out], { cwd: repoRoot, timeoutMs: 300_000 });
+  assert.equal(r.code, 0, r.stderr);
   const sr = await readImageFile(out);
   assert.deepEqual([sr.width, sr.height], [400, 320]);
   const hr = await readImageFile(join(repoRoot, 'examples', 'coffee-hr.png'));
   const lrImg = await readImageFile(join(repoRoot, 'examples', 'coffee-lr.png'));
   const bicubic = pilResizeBicubic(lrImg, 400, 320);
   assert.ok(psnrY(sr, hr) > psnrY(bicubic, hr), `refsr ${psnrY(sr, hr).toFixed(2)} dB vs bicubic ${psnrY(bicubic, hr).toFixed(2)} dB`);
+  // The README's figures for this pair (Bundled model): 27.46 dB PSNR-Y, bicubic 26.30.
+  assert.ok(Math.abs(psnrY(sr, hr) - 27.46) <= 0.05, `refsr PSNR-Y ${psnrY(sr, hr).toFixed(3)} dB; the README says 27.46`);
+  assert.ok(Math.abs(psnrY(bicubic, hr) - 26.30) <= 0.05, `bicubic PSNR-Y ${psnrY(bicubic, hr).toFixed(3)} dB; the README says 26.30`);
 
   // --low-memory changes how ONNX Runtime allocates, not what it computes.
   const low = join(dir, 'coffee-x4-low.png');
-  const l = spawnSync(process.execPath, [BIN, 'upscale', 'examples/coffee-lr.png', '--ref', 'examples/coffee-ref.png', '-o', low, '--low-memory', '-q'], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
-  assert.equal(l.status, 0, l.stderr);
+  const l = refsr(['upscale', 'examples/coffee-lr.png', '--ref', 'examples/coffee-ref.png', '-o', low, '--low-memory', '-q'], { cwd: repoRoot, timeoutMs: 300_000 });
+  assert.equal(l.code, 0, l.stderr);
   assert.deepEqual((await readImageFile(low)).data, sr.data);
 });

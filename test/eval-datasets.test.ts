@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DatasetError, listPairs, parsePairsFile } from '../src/eval/datasets.ts';
 import { limitPairs } from '../src/cli/commands/eval.ts';
-import { tempDir } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 
 // Listing only looks at names, so the files need not be real images here.
 function touch(dir: string, ...names: string[]): void {

@@ -1,9 +1,8 @@
 // Every `refsr eval` protocol end to end on tiny synthetic folders with the seeded tiny model: the library run
 // (bicubic baseline in the same run, per-level means, the self reference of Urban100) and the command line (CSV,
 // JSON, HTML, --limit, --all-levels, --pairs, clear errors for malformed folders, no stack traces).
-import { test } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listPairs } from '../src/eval/datasets.ts';
@@ -12,15 +11,11 @@ import { readImageFile } from '../src/image/decode.ts';
 import { prepareProtocol } from '../src/pipeline/protocol.ts';
 import { crop } from '../src/image/layout.ts';
 import { measure } from '../src/metrics/index.ts';
-import { repoRoot } from './support/shared.ts';
-import { tempDir, tinyModel, writeTinyModelFile } from './support/tiny-model.ts';
+import { refsr } from './support/cli.ts';
+import { tinyModel, writeTinyModelFile } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { makeCufed5, makeImageSet, makeWrsr } from './support/eval-fixtures.ts';
 
-const BIN = join(repoRoot, 'bin', 'refsr.js');
-function refsr(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const root = tempDir('refsr-evalp-');
 const wrsr = join(root, 'wrsr');
@@ -28,7 +23,8 @@ const cufed = join(root, 'cufed5');
 const sisr = join(root, 'sisr');
 let modelFile = '';
 
-test('setup: tiny datasets and model file', async () => {
+// Inputs of every test below (a hook, not a test: each test runs on its own).
+before(async () => {
   await makeWrsr(wrsr, 2);
   await makeCufed5(cufed, 2);
   await makeImageSet(sisr, 3);
@@ -45,7 +41,8 @@ test('library: every protocol runs; bicubic baseline is the protocol\'s own bicu
       assert.ok(Number.isFinite(r.refsr.psnrY) && Number.isFinite(r.bicubic.psnrY) && r.seconds > 0);
       assert.ok(r.stages.matching >= 0 && r.stages.restoration > 0);
     }
-    // The bicubic baseline equals an independent computation from the files.
+    // The bicubic baseline is the protocol chain's upsampled input, measured on the files (the chain itself is checked
+    // against Pillow's in image-resize-pillow.test.ts, and against the golden pipeline's LR).
     const hr = await readImageFile(join(wrsr, 'input', '001.png'));
     const ref = await readImageFile(join(wrsr, 'ref', '001_ref.png'));
     const inp = prepareProtocol(hr, ref);
@@ -125,4 +122,37 @@ test('cli: malformed folders and option misuse give one clear line, exit 1, noth
   }
   assert.ok(!existsSync(join(out, 'x.json')));
   assert.equal(refsr(['eval', wrsr, '--model', modelFile]).code, 2, 'no protocol and no pairs file is a usage error');
+});
+
+test('cli: --shuffle-refs gives each image another image\'s reference and refuses a run with a single image', () => {
+  const out = tempDir('refsr-evalo-');
+  const r = refsr(['eval', wrsr, '--protocol', 'wrsr', '--shuffle-refs', '--model', modelFile, '--report', join(out, 's.json'), '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(readFileSync(join(out, 's.json'), 'utf8'));
+  assert.deepEqual(j.perImage.map((x: { name: string; ref: string }) => [x.name, x.ref]), [['001', '002_ref.png'], ['002', '001_ref.png']]);
+  assert.equal(j.options.shuffleRefs, true);
+  // With one image there is no other reference: an error, not a silent run with its own reference.
+  const one = refsr(['eval', wrsr, '--protocol', 'wrsr', '--shuffle-refs', '--limit', '1', '--model', modelFile, '--report', join(out, 'one.json'), '-q']);
+  assert.equal(one.code, 1, one.stderr);
+  assert.match(one.stderr, /--shuffle-refs needs at least two different images.*only 001/);
+  assert.ok(!existsSync(join(out, 'one.json')));
+  // CUFED5 with every level lists each image five times: the partner is another image, not the same one's next level.
+  const c = refsr(['eval', cufed, '--protocol', 'cufed5', '--all-levels', '--shuffle-refs', '--model', modelFile, '--report', join(out, 'c.json'), '-q']);
+  assert.equal(c.code, 0, c.stderr);
+  const cj = JSON.parse(readFileSync(join(out, 'c.json'), 'utf8'));
+  for (const x of cj.perImage as { name: string; ref: string }[]) assert.ok(!x.ref.startsWith(`${x.name}_`), `${x.name} got its own reference ${x.ref}`);
+  const cOne = refsr(['eval', cufed, '--protocol', 'cufed5', '--all-levels', '--limit', '1', '--shuffle-refs', '--model', modelFile, '--report', join(out, 'c1.json'), '-q']);
+  assert.equal(cOne.code, 1, 'five levels of one image are still a single image');
+});
+
+test('cli: eval --low-memory reports the same numbers', () => {
+  const out = tempDir('refsr-evalo-');
+  const run = (extra: string[], name: string) => {
+    const r = refsr(['eval', wrsr, '--protocol', 'wrsr', '--model', modelFile, '--report', join(out, name), '-q', ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(readFileSync(join(out, name), 'utf8')) as { perImage: { refsr: unknown; bicubic: unknown }[] };
+  };
+  const plain = run([], 'plain.json');
+  const low = run(['--low-memory'], 'low.json');
+  assert.deepEqual(low.perImage.map((x) => [x.refsr, x.bicubic]), plain.perImage.map((x) => [x.refsr, x.bicubic]));
 });

@@ -4,24 +4,20 @@
 // `--crop 96` keeps the large photos small (a smoke-run option, not the paper protocol).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataDir, dataSkip, repoRoot } from './support/shared.ts';
-import { tempDir, writeTinyModelFile } from './support/tiny-model.ts';
+import { dataDir, dataSkip } from './support/shared.ts';
+import { refsr } from './support/cli.ts';
+import { writeTinyModelFile } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 
-const BIN = join(repoRoot, 'bin', 'refsr.js');
-function refsr(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const out = tempDir('refsr-evals-');
 let model = '';
 
 function run(name: string, args: string[]): { images: number; byLevel?: unknown[]; perImage: { name: string; ref: string; refsr: { psnrY: number }; bicubic: { psnrY: number } }[] } {
   const report = join(out, `${name}.json`);
-  const r = refsr(['eval', ...args, '--model', model, '--report', report, '-q']);
+  const r = refsr(['eval', ...args, '--model', model, '--report', report, '-q'], { timeoutMs: 300_000 });
   assert.equal(r.code, 0, `${name}: ${r.stderr}`);
   const j = JSON.parse(readFileSync(report, 'utf8'));
   for (const p of j.perImage) assert.ok(Number.isFinite(p.refsr.psnrY) && p.bicubic.psnrY > 15, `${name} ${p.name}: ${JSON.stringify(p)}`);

@@ -1,16 +1,14 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, mkdir, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tempDir } from './support/temp.ts';
+import { writeFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, readImageFile, ImageInputError, DEFAULT_MAX_PIXELS } from '../src/image/decode.ts';
 import { dataDir, dataSkip } from './support/shared.ts';
 
-let dir: string;
-before(async () => { dir = await mkdtemp(join(tmpdir(), 'refsr-decode-')); });
-after(async () => { await rm(dir, { recursive: true, force: true }); });
+const dir = tempDir('refsr-decode-');
 
 async function put(name: string, bytes: Uint8Array): Promise<string> {
   const p = join(dir, name);
@@ -23,6 +21,26 @@ function pattern(w: number, h: number): Uint8Array {
   const d = new Uint8Array(w * h * 3);
   for (let i = 0; i < d.length; i++) d[i] = (i * 37 + (i >> 5)) & 255;
   return d;
+}
+
+/** A PNG of a signature, an IHDR claiming w x h RGB, one tiny IDAT and IEND (valid CRCs). */
+function pngWithHeader(w: number, h: number): Uint8Array {
+  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (b: Uint8Array) => { let c = 0xffffffff; for (const v of b) c = crcTable[(c ^ v) & 255]! ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, data.length);
+    out.set(Buffer.from(type, 'latin1'), 4);
+    out.set(data, 8);
+    dv.setUint32(8 + data.length, crc(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  new DataView(ihdr.buffer).setUint32(0, w);
+  new DataView(ihdr.buffer).setUint32(4, h);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(new Uint8Array(16))), chunk('IEND', new Uint8Array(0))]);
 }
 
 function fromRaw(data: Uint8Array, w: number, h: number, channels: 1 | 2 | 3 | 4) {
@@ -172,6 +190,31 @@ describe('decodeImage: colour conversions', () => {
     assert.equal(img.width, 2);
     assert.equal(img.height, 4);
   });
+
+  test('EXIF orientation turns the picture the right way, not only to the right size', async () => {
+    // 32x16 in four solid quadrants (red, green / blue, white) so JPEG's 8x8 blocks keep the colours.
+    const [W, H] = [32, 16];
+    const colours = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]] as const; // TL, TR, BL, BR
+    const rgb = new Uint8Array(W * H * 3);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) rgb.set(colours[(y < H / 2 ? 0 : 2) + (x < W / 2 ? 0 : 1)]!, (y * W + x) * 3);
+    // Which stored quadrant is displayed top-left, top-right, bottom-left, bottom-right (EXIF 2.3 orientation tags):
+    // 6 = rotate 90 degrees clockwise to display, 8 = counter-clockwise, 3 = 180, 2 = mirror left-right.
+    const expected: Record<number, [number, number, number, number]> = { 6: [2, 0, 3, 1], 8: [1, 3, 0, 2], 3: [3, 2, 1, 0], 2: [1, 0, 3, 2] };
+    for (const [orientation, order] of Object.entries(expected)) {
+      const jpg = await fromRaw(rgb, W, H, 3).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).withMetadata({ orientation: Number(orientation) }).toBuffer();
+      const img = await decodeImage(await put(`turned${orientation}.jpg`, jpg));
+      const turned = orientation === '6' || orientation === '8';
+      assert.deepEqual([img.width, img.height], turned ? [H, W] : [W, H], `orientation ${orientation}: size`);
+      const centres = [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]] as const;
+      centres.forEach(([fx, fy], k) => {
+        const x = Math.floor(fx * img.width);
+        const y = Math.floor(fy * img.height);
+        const got = Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
+        const want = colours[order[k]!]!;
+        assert.ok(got.every((v, c) => Math.abs(v - want[c]!) <= 8), `orientation ${orientation}, quadrant ${k}: got ${got}, want ${want}`);
+      });
+    }
+  });
 });
 
 describe('decodeImage: BMP', () => {
@@ -261,6 +304,28 @@ describe('decodeImage: failures', () => {
     ihdr.set([8, 2, 0, 0, 0], 8);
     const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(new Uint8Array(4))), chunk('IEND', new Uint8Array(0))]);
     await rejects(decodeImage(await put('zero.png', png)), 'zero.png', /zero size|damaged/);
+  });
+
+  test('a tiny file whose header claims a huge size is refused from the header, before any decoding', async () => {
+    // A 90-byte PNG claiming 60000 x 60000 px (3.6 GP, 10.8 GB decoded) and a 54-byte BMP claiming 50000 x 50000.
+    const png = pngWithHeader(60000, 60000);
+    assert.ok(png.length < 100);
+    const rss = process.memoryUsage().rss;
+    await rejects(decodeImage(await put('huge.png', png)), 'huge.png', /60000x60000.*above the limit of 40/);
+    const bmp = new Uint8Array(54);
+    const dv = new DataView(bmp.buffer);
+    bmp.set([0x42, 0x4d]);
+    dv.setUint32(2, 54, true);
+    dv.setUint32(10, 54, true);
+    dv.setUint32(14, 40, true);
+    dv.setInt32(18, 50000, true);
+    dv.setInt32(22, 50000, true);
+    dv.setUint16(26, 1, true);
+    dv.setUint16(28, 24, true);
+    await rejects(decodeImage(await put('huge.bmp', bmp)), 'huge.bmp', /50000x50000.*above the limit|damaged|truncated/);
+    assert.ok(process.memoryUsage().rss - rss < 256 * 2 ** 20, 'nothing near the claimed size was allocated');
+    // Within a raised limit the same PNG gets past the header check and fails as the truncated file it is.
+    await rejects(decodeImage(await put('huge2.png', png), { maxPixels: 4e9 }), 'huge2.png', /damaged|truncated|corrupt/);
   });
 
   test('pixel limit is checked before decoding and names size and limit', async () => {

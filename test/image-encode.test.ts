@@ -1,17 +1,15 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { tempDir } from './support/temp.ts';
+import { readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeImage, outputFormatFor } from '../src/image/encode.ts';
 import { decodeImage } from '../src/image/decode.ts';
 import { OutputWriteError } from '../src/io/atomic-write.ts';
 import { rgbImage } from '../src/image/rgb-image.ts';
 
-let dir: string;
-before(async () => { dir = await mkdtemp(join(tmpdir(), 'refsr-encode-')); });
-after(async () => { await rm(dir, { recursive: true, force: true }); });
+const dir = tempDir('refsr-encode-');
 
 const img = rgbImage(7, 5, Uint8Array.from({ length: 105 }, (_, i) => (i * 53) & 255));
 

@@ -7,10 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { pilResizeBicubic } from '../src/image/pil-bicubic.ts';
 import { rgbImage, type RgbImage } from '../src/image/rgb-image.ts';
 import { Rng } from '../src/random/rng.ts';
+import { prerequisite } from './support/shared.ts';
 
 const PYTHON = '/usr/bin/python3';
 const probe = spawnSync(PYTHON, ['-c', 'import PIL.Image'], { encoding: 'utf8' });
-const pillowSkip = probe.status === 0 ? false : `Debian's Pillow is absent (${PYTHON} -c "import PIL.Image" failed); apt-get install python3-pil to run this cross-check`;
+const pillowSkip = prerequisite(probe.status === 0, `Debian's Pillow is absent (${PYTHON} -c "import PIL.Image" failed); apt-get install python3-pil to run this cross-check`);
 
 // Reads "w h ow oh" then w*h*3 bytes per job from stdin; writes each resized image's bytes.
 const RESIZE_SCRIPT = `
@@ -66,4 +67,47 @@ test('PIL bicubic equals Pillow bit for bit at odd sizes and non-integer ratios'
     for (let k = 0; k < got.data.length; k++) if (got.data[k] !== want[i]![k]) diff++;
     assert.equal(diff, 0, `${j.img.width}x${j.img.height} -> ${j.ow}x${j.oh}: ${diff} bytes differ from Pillow`);
   });
+});
+
+// The whole protocol chain of RefCUFEDDataset (mod-crop to 4, zero-pad HR and reference bottom/right to a common
+// size, LR = bicubic /4 of the padded HR, up = bicubic x4 of LR), computed by Pillow itself: the eval protocol's
+// LR, upsampled input and padded reference must equal it byte for byte, for inputs larger and smaller than the
+// reference and sizes that are not multiples of 4.
+const PROTOCOL_SCRIPT = `
+import sys
+from PIL import Image
+data = sys.stdin.buffer.read()
+head, _, body = data.partition(b'\\n')
+hw, hh, rw, rh = map(int, head.split())
+hr = Image.frombytes('RGB', (hw, hh), bytes(body[:hw * hh * 3]))
+ref = Image.frombytes('RGB', (rw, rh), bytes(body[hw * hh * 3:]))
+hr = hr.crop((0, 0, hw - hw % 4, hh - hh % 4)); ref = ref.crop((0, 0, rw - rw % 4, rh - rh % 4))
+W = max(hr.width, ref.width); H = max(hr.height, ref.height)
+def pad(im):
+    out = Image.new('RGB', (W, H)); out.paste(im, (0, 0)); return out
+phr, pref = pad(hr), pad(ref)
+lr = phr.resize((W // 4, H // 4), Image.BICUBIC)
+up = lr.resize((W, H), Image.BICUBIC)
+sys.stdout.buffer.write(b'%d %d\\n' % (W, H) + lr.tobytes() + up.tobytes() + pref.tobytes())
+`;
+
+test('the eval protocol\'s LR, upsampled input and padded reference equal Pillow\'s RefCUFEDDataset chain', { skip: pillowSkip }, async () => {
+  const { prepareProtocol } = await import('../src/pipeline/protocol.ts');
+  for (const [hw, hh, rw, rh, seed] of [[49, 38, 62, 31, 1], [66, 53, 41, 47, 2], [40, 32, 40, 32, 3]] as const) {
+    const hr = testImage(hw, hh, 200 + seed);
+    const ref = testImage(rw, rh, 300 + seed);
+    const r = spawnSync(PYTHON, ['-c', PROTOCOL_SCRIPT], { input: Buffer.concat([Buffer.from(`${hw} ${hh} ${rw} ${rh}\n`), Buffer.from(hr.data), Buffer.from(ref.data)]), maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, r.stderr?.toString());
+    const nl = r.stdout.indexOf(10);
+    const [W, H] = r.stdout.subarray(0, nl).toString().split(' ').map(Number) as [number, number];
+    const body = r.stdout.subarray(nl + 1);
+    const lrN = (W / 4) * (H / 4) * 3;
+    const p = prepareProtocol(hr, ref);
+    const what = `HR ${hw}x${hh}, reference ${rw}x${rh}`;
+    assert.deepEqual([p.lr.width, p.lr.height, p.up.width, p.up.height, p.ref.width, p.ref.height], [W / 4, H / 4, W, H, W, H], what);
+    assert.deepEqual([p.gt.width, p.gt.height], [hw - (hw % 4), hh - (hh % 4)], `${what}: ground truth is the unpadded mod-crop`);
+    assert.ok(Buffer.from(p.lr.data).equals(body.subarray(0, lrN)), `${what}: LR differs from Pillow`);
+    assert.ok(Buffer.from(p.up.data).equals(body.subarray(lrN, lrN + W * H * 3)), `${what}: upsampled input differs from Pillow`);
+    assert.ok(Buffer.from(p.ref.data).equals(body.subarray(lrN + W * H * 3)), `${what}: padded reference differs from Pillow`);
+  }
 });

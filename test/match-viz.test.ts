@@ -3,7 +3,6 @@
 // matching of an image against itself draws lines between the same places.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,8 +13,10 @@ import { FeatureExtractor } from '../src/eval/features.ts';
 import { matchPair, MatchInputError } from '../src/eval/match-pair.ts';
 import { writeImage } from '../src/image/encode.ts';
 import { readImageFile } from '../src/image/decode.ts';
-import { dataDir, dataSkip, repoRoot } from './support/shared.ts';
-import { tempDir, tinyWeights, writeTinyModelFile } from './support/tiny-model.ts';
+import { dataDir, dataSkip } from './support/shared.ts';
+import { refsr } from './support/cli.ts';
+import { tinyWeights, writeTinyModelFile } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { scene } from './support/eval-fixtures.ts';
 
 function fakeMatch(h: number, w: number, refH: number, refW: number): MatchIndex {
@@ -84,7 +85,7 @@ test('cli: refsr match writes the picture atomically and a JSON summary; clear e
   await writeImage(join(dir, 'lr.png'), scene(16, 12, 3));
   await writeImage(join(dir, 'ref.jpg'), scene(90, 60, 4));
   const model = await writeTinyModelFile();
-  const cli = (args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'bin', 'refsr.js'), 'match', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const cli = (args: string[]) => { const r = refsr(['match', ...args]); return { ...r, status: r.code }; };
   const r = cli([join(dir, 'lr.png'), join(dir, 'ref.jpg'), '--viz', join(dir, 'm.png'), '--model', model, '--json', '--lines', '10']);
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout);

@@ -12,11 +12,13 @@ import { listPairs } from '../src/eval/datasets.ts';
 import { makeThumbnails, detailWindow, type Thumbnails } from '../src/report/thumbnails.ts';
 import { renderEvalHtml, thumbnailKey, writeEvalHtml } from '../src/report/eval-html.ts';
 import { rgbImage } from '../src/image/rgb-image.ts';
-import { tempDir, tinyModel } from './support/tiny-model.ts';
+import { tinyModel } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { makeCufed5 } from './support/eval-fixtures.ts';
+import { prerequisite } from './support/shared.ts';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
-const chromiumSkip = CHROMIUM ? false : 'no chromium binary (/usr/bin/chromium); install Debian\'s chromium package to render the HTML report';
+const chromiumSkip = prerequisite(CHROMIUM !== undefined, 'no chromium binary (/usr/bin/chromium); install Debian\'s chromium package to render the HTML report');
 
 const dir = tempDir('refsr-html-');
 const htmlPath = join(dir, 'report.html');
@@ -28,19 +30,28 @@ test('detail window: the most textured region', () => {
   assert.ok(Math.abs(w.x - 24) <= 3 && Math.abs(w.y - 10) <= 3, JSON.stringify(w));
 });
 
+/** The report of a real tiny evaluation, written once per process whichever test asks first (tests run on their own). */
+let built: Promise<void> | undefined;
+function buildReport(): Promise<void> {
+  built ??= (async () => {
+    await makeCufed5(join(dir, 'cufed'), 2);
+    const model = tinyModel();
+    const thumbs = new Map<string, Thumbnails>();
+    try {
+      const pairs = listPairs(join(dir, 'cufed'), 'cufed5', { refLevel: 'all' }).filter((p) => p.level! <= 2);
+      const r = await evaluate(model, pairs, { protocol: 'cufed5', dataset: join(dir, 'cufed'), model: 'tiny' }, {
+        onOutputs: async (_p, res, images) => { thumbs.set(thumbnailKey(res), await makeThumbnails(images, { crop: 24 })); },
+      });
+      await writeEvalHtml(htmlPath, r, thumbs);
+    } finally {
+      await model.release();
+    }
+  })();
+  return built;
+}
+
 test('report: tables, charts, embedded thumbnails, no external resources, escaped names, atomic write', async () => {
-  await makeCufed5(join(dir, 'cufed'), 2);
-  const model = tinyModel();
-  const thumbs = new Map<string, Thumbnails>();
-  try {
-    const pairs = listPairs(join(dir, 'cufed'), 'cufed5', { refLevel: 'all' }).filter((p) => p.level! <= 2);
-    const r = await evaluate(model, pairs, { protocol: 'cufed5', dataset: join(dir, 'cufed'), model: 'tiny' }, {
-      onOutputs: async (_p, res, images) => { thumbs.set(thumbnailKey(res), await makeThumbnails(images, { crop: 24 })); },
-    });
-    await writeEvalHtml(htmlPath, r, thumbs);
-  } finally {
-    await model.release();
-  }
+  await buildReport();
   const html = readFileSync(htmlPath, 'utf8');
   assert.match(html, /^<!DOCTYPE html>/);
   assert.equal(html.match(/<tr><td class="l">00\d<\/td>/g)?.length, 4, 'one row per image run');
@@ -57,7 +68,8 @@ test('report: tables, charts, embedded thumbnails, no external resources, escape
 });
 
 test('report renders in headless Chromium', { skip: chromiumSkip }, async () => {
-  assert.ok(existsSync(htmlPath), 'the report test above wrote the file');
+  await buildReport();
+  assert.ok(existsSync(htmlPath));
   const shot = join(dir, 'screenshot.png');
   const r = spawnSync(CHROMIUM!, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
     `--user-data-dir=${join(dir, 'chromium-profile')}`, '--window-size=1280,1600', '--hide-scrollbars', `--screenshot=${shot}`, `file://${htmlPath}`], { encoding: 'utf8', timeout: 120_000 });

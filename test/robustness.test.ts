@@ -4,7 +4,6 @@
 // table, JSON and PNG chart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeImage } from '../src/image/encode.ts';
 import { join } from 'node:path';
@@ -16,8 +15,10 @@ import { formatTable, jsonTable, robustnessChart } from '../src/robustness/repor
 import { FeatureExtractor } from '../src/eval/features.ts';
 import { readImageFile } from '../src/image/decode.ts';
 import type { MatchIndex } from '../src/matching/pre-offset.ts';
-import { dataDir, dataSkip, repoRoot } from './support/shared.ts';
-import { tempDir, tinyModel, writeTinyModelFile } from './support/tiny-model.ts';
+import { dataDir, dataSkip } from './support/shared.ts';
+import { refsr } from './support/cli.ts';
+import { tinyModel, writeTinyModelFile } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { makeImageSet, scene } from './support/eval-fixtures.ts';
 
 function smooth(w: number, h: number): RgbImage {
@@ -145,9 +146,9 @@ test('cli: refsr robustness writes the table, JSON report and PNG chart', async 
   const dir = tempDir('refsr-rob-');
   await makeImageSet(join(dir, 'imgs'), 2);
   const model = await writeTinyModelFile();
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'refsr.js'), 'robustness', join(dir, 'imgs'), '--model', model, '--max-size', '48',
-    '--report', join(dir, 'rob.json'), '--chart', join(dir, 'rob.png'), '--seed', '2', '-q'], { encoding: 'utf8', timeout: 180_000 });
-  assert.equal(r.status, 0, r.stderr);
+  const r = refsr(['robustness', join(dir, 'imgs'), '--model', model, '--max-size', '48',
+    '--report', join(dir, 'rob.json'), '--chart', join(dir, 'rob.png'), '--seed', '2', '-q'], { timeoutMs: 180_000 });
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^group +range +n +AEE refsr +AEE VGG +AEE VGG deg/m);
   assert.match(r.stdout, /^rotation-large +45-90 deg +2 /m);
   const j = JSON.parse(readFileSync(join(dir, 'rob.json'), 'utf8'));
@@ -156,14 +157,29 @@ test('cli: refsr robustness writes the table, JSON report and PNG chart', async 
   const meta = await sharp(join(dir, 'rob.png')).metadata();
   assert.equal(meta.format, 'png');
   assert.ok(meta.width! > 800 && meta.height! > 200);
-  const bad = spawnSync(process.execPath, [join(repoRoot, 'bin', 'refsr.js'), 'robustness', join(dir, 'none'), '--model', model], { encoding: 'utf8' });
-  assert.equal(bad.status, 1);
+  const bad = refsr(['robustness', join(dir, 'none'), '--model', model]);
+  assert.equal(bad.code, 1);
   assert.match(bad.stderr, /image folder not found/);
   assert.ok(!existsSync(join(dir, 'none')));
   mkdirSync(join(dir, 'small'));
   await writeImage(join(dir, 'small', 'a.png'), scene(20, 20, 1));
-  const small = spawnSync(process.execPath, [join(repoRoot, 'bin', 'refsr.js'), 'robustness', join(dir, 'small'), '--model', model, '--report', join(dir, 's.json'), '-q'], { encoding: 'utf8' });
-  assert.equal(small.status, 1);
+  const small = refsr(['robustness', join(dir, 'small'), '--model', model, '--report', join(dir, 's.json'), '-q']);
+  assert.equal(small.code, 1);
   assert.match(small.stderr, /no image is at least 32x32 px \(1 skipped\)/);
   assert.ok(!existsSync(join(dir, 's.json')));
+});
+
+test('cli: refsr robustness --low-memory gives the same table', async () => {
+  const dir = tempDir('refsr-rob-low-');
+  await makeImageSet(join(dir, 'imgs'), 1);
+  const model = await writeTinyModelFile();
+  const run = (extra: string[], name: string) => {
+    const r = refsr(['robustness', join(dir, 'imgs'), '--model', model, '--max-size', '40', '--report', join(dir, `${name}.json`), '--chart', join(dir, `${name}.png`), '-q', ...extra], { timeoutMs: 180_000 });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as { table: unknown[] };
+  };
+  const plain = run([], 'plain');
+  const low = run(['--low-memory'], 'low');
+  assert.equal(plain.table.length, 7);
+  assert.deepEqual(low.table, plain.table);
 });

@@ -1,44 +1,31 @@
 // The training loop as a user runs it: `refsr train` in a real process on a small image folder, Adam's update rule,
 // config errors, a run killed with SIGKILL resuming on the same loss curve, and a restoration run whose exported
 // model `refsr upscale` loads.
-import { test } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { repoRoot } from './support/shared.ts';
-import { tempDir } from './support/tiny-model.ts';
+import { BIN, refsr as runRefsr } from './support/cli.ts';
+import { save, scene } from './support/eval-fixtures.ts';
+import { tempDir } from './support/temp.ts';
 import { initTfjs } from '../src/training/tfjs-backend.ts';
 import { Adam } from '../src/training/adam.ts';
 import { parseTrainConfig, learningRate, TrainConfigError } from '../src/training/config.ts';
-import { Rng } from '../src/random/rng.ts';
 import { readSafetensors } from '../src/weights/safetensors.ts';
 import { seededExtractor, seededExtractorSeed } from '../src/training/extractor-source.ts';
 import { readWeightFile } from '../src/weights/read-weight-file.ts';
 
-const BIN = join(repoRoot, 'bin', 'refsr.js');
 const dir = tempDir('refsr-train-');
 const photos = join(dir, 'photos');
 
-/** Smooth random texture (sums of random sinusoids plus noise): something to match and to restore. */
-async function texture(path: string, w: number, h: number, seed: number): Promise<void> {
-  const rng = new Rng(seed);
-  const waves = Array.from({ length: 6 }, () => ({ fx: rng.uniform() * 0.3, fy: rng.uniform() * 0.3, p: rng.uniform() * 6, a: 20 + 30 * rng.uniform() }));
-  const data = Buffer.alloc(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
-    let v = 128;
-    for (const s of waves) v += s.a * Math.sin(s.fx * x * (1 + 0.1 * c) + s.fy * y + s.p);
-    data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v + 10 * rng.normal())));
-  }
-  await sharp(data, { raw: { width: w, height: h, channels: 3 } }).png().toFile(path);
-}
+/** A textured photo (the tests' one synthetic-image generator) written as PNG. */
+const texture = (path: string, w: number, h: number, seed: number) => save(path, scene(w, h, seed));
 
-function refsr(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const refsr = (args: string[]) => runRefsr(args, { timeoutMs: 300_000 });
 
 function losses(runDir: string): number[] {
   return readFileSync(join(runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number })
@@ -58,7 +45,8 @@ model: { trunk_widths: [8, 8, 16] }
 data: { train: [photos], hold_out_every: 0, crop_size: 96 }
 `;
 
-test('setup: a small photo folder', async () => {
+// Inputs of the tests below (a hook, not a test: each test runs on its own).
+before(async () => {
   mkdirSync(photos);
   for (let i = 0; i < 4; i++) await texture(join(photos, `p${i}.png`), 112, 104, i + 1);
   writeFileSync(join(dir, 'teacher.yaml'), TEACHER_YAML);

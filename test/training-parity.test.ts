@@ -24,15 +24,9 @@ import { readSafetensors } from '../src/weights/safetensors.ts';
 import { WeightMap } from '../src/weights/weight-map.ts';
 import { toDcnLayout } from '../src/matching/pre-offset.ts';
 import { goldenDir, goldenSkip } from './support/shared.ts';
+import { randomTensor } from './support/random.ts';
 
 type Build = <T>(ops: Ops<T>, ins: Record<string, T>) => Record<string, T>;
-
-function randomTensor(rng: Rng, shape: number[], scale = 1, offset = 0): Float32Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = offset + scale * rng.normal();
-  return { shape, data };
-}
 
 function uniformImage(rng: Rng, h: number, w: number): Float32Tensor {
   const data = new Float32Array(3 * h * w);
@@ -92,10 +86,10 @@ describe('tfjs interpreter vs ONNX interpreter', () => {
     const levels = [['relu3_1', 256, 1], ['relu2_1', 128, 2], ['relu1_1', 64, 4]] as const;
     for (const [name, c, s] of levels) {
       if (name === 'relu3_1' && !cfg.smallAggregation) continue;
-      const ref = randomTensor(rng, [1, c, 5 * s, 7 * s], 0.5, 0.3);
+      const ref = randomTensor(rng, [1, c, 5 * s, 7 * s], { scale: 0.5, offset: 0.3 });
       inputs[`ref_${name}`] = ref;
       inputs[`loc_${name}`] = featureWindow(ref, 0, 0, h * s, w * s);
-      inputs[`pre_${name}`] = randomTensor(rng, [1, 18, h * s, w * s], 2 * s);
+      inputs[`pre_${name}`] = randomTensor(rng, [1, 18, h * s, w * s], { scale: 2 * s });
     }
     const store = new ParamStore({ init: { seed, std, offsetStd: 0.02, biasStd: 0.01 } });
     const build: Build = (ops, ins) => {

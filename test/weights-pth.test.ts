@@ -5,85 +5,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import { goldenDir, goldenSkip } from './support/shared.ts';
 import { readSafetensors, serializeSafetensors, toFloat32, WeightFileError, type StoredTensor } from '../src/weights/safetensors.ts';
 import { parsePth, parseWeights, readPth, readWeights } from '../src/weights/pth.ts';
 import { unpickle } from '../src/weights/pickle.ts';
-import { crc32, ZipArchive } from '../src/weights/zip-archive.ts';
+import { ZipArchive } from '../src/weights/zip-archive.ts';
 import { checkAgainstSpec, formatSpecReport, specMatches, type ParamSpec } from '../src/weights/expected-keys.ts';
-
-// ---------------------------------------------------------------------------------------------------------------
-// Tiny pickle and zip writers for hand-built checkpoints.
-
-const enc = new TextEncoder();
-type Part = number | Uint8Array | Part[];
-function bytes(...parts: Part[]): Uint8Array {
-  const out: number[] = [];
-  const add = (p: Part) => {
-    if (typeof p === 'number') out.push(p);
-    else if (p instanceof Uint8Array) out.push(...p);
-    else p.forEach(add);
-  };
-  parts.forEach(add);
-  return Uint8Array.from(out);
-}
-const u32 = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n, true); return b; };
-const u64 = (n: number | bigint) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, BigInt(n), true); return b; };
-const P = {
-  proto: (n: number) => [0x80, n],
-  str: (s: string) => { const b = enc.encode(s); return [0x58, u32(b.length), b]; }, // BINUNICODE
-  global: (m: string, n: string) => [0x63, enc.encode(`${m}\n${n}\n`)],
-  int: (n: number): Part[] => (n < 256 ? [0x4b, n] : n < 2 ** 31 ? [0x4a, u32(n)] : [0x8a, 8, u64(n)]), // BININT1 / BININT / LONG1
-  mark: 0x28, tuple: 0x74, tuple1: 0x85, tuple2: 0x86, reduce: 0x52, binpersid: 0x51, setitem: 0x73, setitems: 0x75,
-  emptyDict: 0x7d, emptyTuple: 0x29, newFalse: 0x89, stop: 0x2e,
-};
-const orderedDict = () => [P.global('collections', 'OrderedDict'), P.emptyTuple, P.reduce];
-function tensorPickle(key: string, numel: number, offset: number, size: number[], stride: number[], viewMeta = false): Part[] {
-  const sizeT = [P.mark, ...size.map(P.int), P.tuple];
-  const strideT = [P.mark, ...stride.map(P.int), P.tuple];
-  const pid = [P.mark, P.str('storage'), P.global('torch', 'FloatStorage'), P.str(key), P.str('cpu'), P.int(numel), ...(viewMeta ? [0x4e] : []), P.tuple];
-  return [P.global('torch._utils', '_rebuild_tensor_v2'), P.mark, pid, P.binpersid, P.int(offset), sizeT, strideT, P.newFalse, orderedDict(), P.tuple, P.reduce];
-}
-
-interface ZipIn { name: string; data: Uint8Array; deflate?: boolean }
-/** Stored or deflated entries; `zip64` writes ZIP64 extra fields (sizes and offsets saturated) and ZIP64 end records. */
-function makeZip(files: ZipIn[], zip64 = false): Uint8Array {
-  const locals: Uint8Array[] = [];
-  const centrals: Uint8Array[] = [];
-  let offset = 0;
-  for (const f of files) {
-    const name = enc.encode(f.name);
-    const body = f.deflate ? new Uint8Array(deflateRawSync(f.data)) : f.data;
-    const method = f.deflate ? 8 : 0;
-    const crc = crc32(f.data);
-    const lh = new Uint8Array(30); const lv = new DataView(lh.buffer);
-    lv.setUint32(0, 0x04034b50, true); lv.setUint16(4, 20, true); lv.setUint16(8, method, true);
-    lv.setUint32(14, crc, true); lv.setUint32(18, body.length, true); lv.setUint32(22, f.data.length, true); lv.setUint16(26, name.length, true);
-    const ch = new Uint8Array(46); const cv = new DataView(ch.buffer);
-    cv.setUint32(0, 0x02014b50, true); cv.setUint16(4, 45, true); cv.setUint16(6, 45, true); cv.setUint16(10, method, true);
-    cv.setUint32(16, crc, true); cv.setUint32(20, zip64 ? 0xffffffff : body.length, true); cv.setUint32(24, zip64 ? 0xffffffff : f.data.length, true);
-    cv.setUint16(28, name.length, true); cv.setUint32(42, zip64 ? 0xffffffff : offset, true);
-    // ZIP64 extra field: a dummy padding field first (as torch writes), then id 1 with size, compressed size, offset.
-    const extra = zip64 ? bytes([0x46, 0x42, 2, 0, 0x5a, 0x5a], [1, 0, 24, 0], u64(f.data.length), u64(body.length), u64(offset)) : new Uint8Array(0);
-    cv.setUint16(30, extra.length, true);
-    locals.push(lh, name, body);
-    centrals.push(ch, name, extra);
-    offset += 30 + name.length + body.length;
-  }
-  const cd = bytes(centrals);
-  const eocd = new Uint8Array(22); const ev = new DataView(eocd.buffer);
-  ev.setUint32(0, 0x06054b50, true); ev.setUint16(8, files.length, true); ev.setUint16(10, zip64 ? 0xffff : files.length, true);
-  ev.setUint32(12, zip64 ? 0xffffffff : cd.length, true); ev.setUint32(16, zip64 ? 0xffffffff : offset, true);
-  if (!zip64) return bytes(locals, cd, eocd);
-  const z = new Uint8Array(56); const zv = new DataView(z.buffer);
-  zv.setUint32(0, 0x06064b50, true); zv.setBigUint64(4, 44n, true); zv.setUint16(12, 45, true); zv.setUint16(14, 45, true);
-  zv.setBigUint64(24, BigInt(files.length), true); zv.setBigUint64(32, BigInt(files.length), true);
-  zv.setBigUint64(40, BigInt(cd.length), true); zv.setBigUint64(48, BigInt(offset), true);
-  const loc = new Uint8Array(20); const lv = new DataView(loc.buffer);
-  lv.setUint32(0, 0x07064b50, true); lv.setBigUint64(8, BigInt(offset + cd.length), true); lv.setUint32(16, 1, true);
-  return bytes(locals, cd, z, loc, eocd);
-}
+import { bytes, enc, makeZip, orderedDict, P, tensorPickle, u32, u64 } from './support/pth-writer.ts';
 
 const f32bytes = (a: number[]) => new Uint8Array(Float32Array.from(a).buffer);
 const values = (t: StoredTensor) => Array.from(toFloat32(t).data);

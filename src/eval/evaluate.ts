@@ -11,9 +11,9 @@ import { measure, type Metrics } from '../metrics/index.ts';
 import { prepareProtocol, runProtocol } from '../pipeline/protocol.ts';
 import type { RefSRModel } from '../pipeline/refsr-model.ts';
 import type { StageTimes, MatchingMode } from '../pipeline/super-resolve.ts';
-import { writeFileAtomic } from '../io/atomic-write.ts';
+import { directOutput, type OutputSink } from '../io/atomic-write.ts';
 import { centreCrop } from './centre-crop.ts';
-import type { EvalPair, Protocol } from './datasets.ts';
+import { DatasetError, type EvalPair, type Protocol } from './datasets.ts';
 
 export interface ImageResult {
   readonly name: string;
@@ -80,12 +80,26 @@ export interface EvalMeta {
   readonly options?: Record<string, unknown>;
 }
 
+/** The first pair after `i` (cyclically) whose image is another one (CUFED5 --all-levels lists each image 5 times). */
+function shuffledPartner(pairs: readonly EvalPair[], i: number): EvalPair {
+  for (let k = 1; k < pairs.length; k++) {
+    const q = pairs[(i + k) % pairs.length]!;
+    if (q.hr !== pairs[i]!.hr) return q;
+  }
+  throw new DatasetError('--shuffle-refs found no other image');
+}
+
 export async function evaluate(model: RefSRModel, pairs: readonly EvalPair[], meta: EvalMeta, opts: EvalOptions = {}): Promise<EvalReport> {
   const perImage: ImageResult[] = [];
+  // A shuffled run gives each image the reference of the next pair showing another image; with a single image
+  // there is none, and silently keeping its own reference would report the right reference as an irrelevant one.
+  if (opts.shuffleRefs && new Set(pairs.map((p) => p.hr)).size < 2) {
+    throw new DatasetError(`--shuffle-refs needs at least two different images to swap references between; this run has ${pairs.length === 0 ? 'none' : `only ${pairs[0]!.name}`}`);
+  }
   for (let i = 0; i < pairs.length; i++) {
     opts.signal?.throwIfAborted();
     const p = pairs[i]!;
-    const other = opts.shuffleRefs && pairs.length > 1 ? pairs[(i + 1) % pairs.length]! : p;
+    const other = opts.shuffleRefs ? shuffledPartner(pairs, i) : p;
     const load = async (path: string) => { const img = await readImageFile(path); return opts.crop ? centreCrop(img, opts.crop) : img; };
     const hr = await load(p.hr);
     const self = other.refSource === 'self-upsampled';
@@ -155,7 +169,7 @@ export function reportCsv(report: EvalReport): string {
   return `${rows.join('\n')}\n`;
 }
 
-export async function writeReport(report: EvalReport, jsonPath: string, csvPath?: string): Promise<void> {
-  await writeFileAtomic(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-  if (csvPath) await writeFileAtomic(csvPath, reportCsv(report));
+export async function writeReport(report: EvalReport, jsonPath: string, csvPath?: string, out: OutputSink = directOutput): Promise<void> {
+  await out.write(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  if (csvPath) await out.write(csvPath, reportCsv(report));
 }

@@ -8,6 +8,7 @@ import { modCrop, toNCHW } from '../image/layout.ts';
 import { pilResizeBicubic } from '../image/pil-bicubic.ts';
 import { buildReferenceCanvas, DEFAULT_REF_MAX_PIXELS } from '../pipeline/reference-canvas.ts';
 import { matchExact } from '../matching/correspondence.ts';
+import { stallPoint } from '../debug/stall-point.ts';
 import { matchingView, type MatchReference } from '../matching/reference-view.ts';
 import type { MatchIndex } from '../matching/pre-offset.ts';
 import type { FeatureExtractor } from './features.ts';
@@ -62,6 +63,7 @@ export async function matchPair(fx: FeatureExtractor, input: RgbImage, reference
   const fin = features === 'contras' ? await fx.contras(1, toNCHW(up)) : await fx.vggRelu3(toNCHW(up));
   opts.signal?.throwIfAborted();
   const fref = features === 'contras' ? await fx.contras(2, toNCHW(matchingView(ref, opts.matchReference ?? 'sharp'))) : await fx.vggRelu3(toNCHW(ref));
+  await stallPoint('matching', opts.signal);
   const match = await matchExact(fin, fref, { threads: opts.threads, signal: opts.signal, onProgress: opts.onProgress });
   return { up, ref, match, notes: canvas.notes, seconds: (performance.now() - t0) / 1000 };
 }

@@ -5,7 +5,7 @@
 
 import { extname } from 'node:path';
 import sharp from 'sharp';
-import { OutputWriteError, writeFileAtomic } from '../io/atomic-write.ts';
+import { OutputWriteError, directOutput, type OutputSink } from '../io/atomic-write.ts';
 import type { RgbImage } from './rgb-image.ts';
 
 export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
@@ -35,8 +35,8 @@ export async function encodeImage(img: RgbImage, format: OutputFormat): Promise<
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-/** Writes `img` to `path` atomically; the format comes from the extension (.png if there is none). */
-export async function writeImage(path: string, img: RgbImage): Promise<void> {
+/** Writes `img` to `path` atomically (or into `out`); the format comes from the extension (.png if there is none). */
+export async function writeImage(path: string, img: RgbImage, out: OutputSink = directOutput): Promise<void> {
   const format = outputFormatFor(path);
   let bytes: Uint8Array;
   try {
@@ -44,5 +44,5 @@ export async function writeImage(path: string, img: RgbImage): Promise<void> {
   } catch (e) {
     throw new OutputWriteError(path, `cannot encode the image as ${format.toUpperCase()} (${(e as Error).message}); nothing was written`);
   }
-  await writeFileAtomic(path, bytes);
+  await out.write(path, bytes);
 }

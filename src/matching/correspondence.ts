@@ -13,8 +13,13 @@ import { RowCorrelation, rowPatches, patchNorms } from './row-correlation.ts';
 import type { MatchIndex } from './pre-offset.ts';
 
 export interface MatchOptions {
-  /** Patches per block on each side (default 4096). */
+  /** `matchExact` only: patches per block on each side (default 4096). */
   readonly chunk?: number;
+  /**
+   * `matchRows` (and the coarse stage of the fast mode) only: float budget of one row-correlation block, its Gemm
+   * output (default ROW_BLOCK_FLOATS). Smaller budgets mean more, smaller blocks; the result does not change.
+   */
+  readonly blockFloats?: number;
   readonly threads?: number;
   readonly signal?: AbortSignal;
   /** Called after each block with the fraction done. */
@@ -47,7 +52,9 @@ export async function matchRows(inputFeat: Float32Tensor, refFeat: Float32Tensor
   const qh = fref.h - 2;
   const qw = fref.w - 2;
   // Square-ish blocks: (R+2)(Q+2) * pw * qw <= budget.
-  const side = Math.max(3, Math.floor(Math.sqrt(ROW_BLOCK_FLOATS / (pw * qw))));
+  const budget = opts.blockFloats ?? ROW_BLOCK_FLOATS;
+  if (!(budget > 0)) throw new Error(`matching block budget must be positive, got ${budget}`);
+  const side = Math.max(3, Math.floor(Math.sqrt(budget / (pw * qw))));
   const R = Math.max(1, Math.min(ph, side - 2));
   const Q = Math.max(1, Math.min(qh, side - 2));
   const corr = new RowCorrelation(pw, qw, rin.dim, opts.threads);
@@ -56,22 +63,23 @@ export async function matchRows(inputFeat: Float32Tensor, refFeat: Float32Tensor
   const blocks = Math.ceil(ph / R) * Math.ceil(qh / Q);
   let done = 0;
   try {
-    for (let y0 = 0; y0 < ph; y0 += R) {
-      const r = Math.min(R, ph - y0);
-      const best = new Float32Array(r * pw).fill(-Infinity);
-      const bestIdx = new Int32Array(r * pw);
-      for (let q0 = 0; q0 < qh; q0 += Q) {
+    // Every block has the same R x Q shape, so one ONNX session (and one memory arena) serves them all: the last
+    // block of each axis starts early and overlaps the previous one (recomputing identical scores, which never
+    // replace the earlier equal ones).
+    for (const y0 of blockStarts(ph, R)) {
+      const best = new Float32Array(R * pw).fill(-Infinity);
+      const bestIdx = new Int32Array(R * pw);
+      for (const q0 of blockStarts(qh, Q)) {
         opts.signal?.throwIfAborted();
-        const q = Math.min(Q, qh - q0);
-        const b = await corr.block(rin, y0, r, rref, q0, q, invNorm);
+        const b = await corr.block(rin, y0, R, rref, q0, Q, invNorm);
         // Later blocks replace only on a strictly greater score: ties keep the earliest index, as the reference.
-        for (let k = 0; k < r * pw; k++) {
+        for (let k = 0; k < R * pw; k++) {
           const s = b.score[k]!;
-          if (s > best[k]!) { best[k] = s; bestIdx[k] = Number(b.index[k]!) + q0 * qw; }
+          if (s > best[k]! || (s === best[k]! && Number(b.index[k]!) + q0 * qw < bestIdx[k]!)) { best[k] = s; bestIdx[k] = Number(b.index[k]!) + q0 * qw; }
         }
         opts.onProgress?.(++done / blocks);
       }
-      for (let k = 0; k < r * pw; k++) {
+      for (let k = 0; k < R * pw; k++) {
         const p = y0 * pw + k;
         index[p] = bestIdx[k]!;
         // Reported like the reference: best correlation over (input patch norm + 1e-5).
@@ -82,6 +90,13 @@ export async function matchRows(inputFeat: Float32Tensor, refFeat: Float32Tensor
     await corr.release();
   }
   return { h: fin.h, w: fin.w, refH: fref.h, refW: fref.w, index, score };
+}
+
+/** Starts of blocks of length `size` covering [0, n): 0, size, 2 size, ..., and n - size last (size <= n). */
+function blockStarts(n: number, size: number): number[] {
+  const starts: number[] = [];
+  for (let s = 0; s < n; s += size) starts.push(Math.min(s, n - size));
+  return starts;
 }
 
 /** Matches input features [1, C, h, w] against reference features [1, C, hr, wr] (any sizes, each at least 3x3). */

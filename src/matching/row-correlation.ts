@@ -58,6 +58,8 @@ export function patchNorms(r: RowPatches): Float32Array {
 }
 
 export class RowCorrelation {
+  /** ONNX sessions created so far in this process (each holds its own memory arena; tests check blocks share one). */
+  static sessionsCreated = 0;
   private readonly sessions = new Map<string, Promise<OrtGraph>>();
 
   constructor(private readonly pwIn: number, private readonly pwRef: number, private readonly dim: number, private readonly threads?: number) {}
@@ -67,6 +69,7 @@ export class RowCorrelation {
     let g = this.sessions.get(key);
     if (!g) {
       g = OrtGraph.create(this.build(rows, refRows), { threads: this.threads });
+      RowCorrelation.sessionsCreated++;
       this.sessions.set(key, g);
     }
     return g;

@@ -10,6 +10,7 @@ import { matchCoarseToFine, EXACT_PAIR_LIMIT } from '../matching/coarse-to-fine.
 import { flowFromIndex, type MatchIndex } from '../matching/pre-offset.ts';
 import { matchingView } from '../matching/reference-view.ts';
 import { restoreTiled } from './restore-tiled.ts';
+import { stallPoint } from '../debug/stall-point.ts';
 import type { ReferenceFeatures, RefSRModel } from './refsr-model.ts';
 
 export type Stage = 'features' | 'matching' | 'restoration';
@@ -18,7 +19,10 @@ export type MatchingMode = 'auto' | 'exact' | 'fast';
 export interface SuperResolveOptions {
   readonly tile?: number;
   readonly overlap?: number;
-  readonly matchChunk?: number;
+  /** Float budget of one matching block (see MatchOptions.blockFloats); memory, never the result, depends on it. */
+  readonly matchBlockFloats?: number;
+  /** Above this many input x reference patch pairs `auto` matching switches to the fast mode (default EXACT_PAIR_LIMIT). */
+  readonly exactPairLimit?: number;
   /**
    * Correspondence search: 'exact' (the reference's full search), 'fast' (coarse-to-fine, see coarse-to-fine.ts),
    * or 'auto' (default): exact up to EXACT_PAIR_LIMIT input x reference patch pairs, fast beyond.
@@ -65,10 +69,11 @@ export async function superResolve(model: RefSRModel, lr: RgbImage, up: RgbImage
   opts.onProgress?.('features', 1);
   seconds.features = (performance.now() - t0) / 1000;
 
+  await stallPoint('matching', opts.signal);
   t0 = performance.now();
   const pairs = (inFeat.shape[2]! - 2) * (inFeat.shape[3]! - 2) * (refFeat.contras.shape[2]! - 2) * (refFeat.contras.shape[3]! - 2);
-  const mode = opts.matching === 'fast' || (opts.matching !== 'exact' && pairs > EXACT_PAIR_LIMIT) ? 'fast' : 'exact';
-  const matchOpts = { chunk: opts.matchChunk, threads: model.threads, signal: opts.signal, onProgress: (f: number) => opts.onProgress?.('matching', f) };
+  const mode = opts.matching === 'fast' || (opts.matching !== 'exact' && pairs > (opts.exactPairLimit ?? EXACT_PAIR_LIMIT)) ? 'fast' : 'exact';
+  const matchOpts = { blockFloats: opts.matchBlockFloats, threads: model.threads, signal: opts.signal, onProgress: (f: number) => opts.onProgress?.('matching', f) };
   const match = mode === 'fast' ? await matchCoarseToFine(inFeat, refFeat.contras, matchOpts) : await matchRows(inFeat, refFeat.contras, matchOpts);
   seconds.matching = (performance.now() - t0) / 1000;
 

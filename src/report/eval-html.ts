@@ -3,7 +3,7 @@
 // thumbnails (reference and ground-truth overviews with the detail window marked, and the same detail crop of
 // bicubic / refsr / ground truth). No external resources: one file that opens anywhere. Written atomically.
 
-import { writeFileAtomic } from '../io/atomic-write.ts';
+import { directOutput, type OutputSink } from '../io/atomic-write.ts';
 import { barChartSvg } from '../viz/charts.ts';
 import { esc } from '../viz/raster.ts';
 import type { EvalReport, ImageResult } from '../eval/evaluate.ts';
@@ -115,6 +115,6 @@ ${imageTable(r, thumbs)}
 `;
 }
 
-export async function writeEvalHtml(path: string, r: EvalReport, thumbs: ReadonlyMap<string, Thumbnails>): Promise<void> {
-  await writeFileAtomic(path, renderEvalHtml(r, thumbs));
+export async function writeEvalHtml(path: string, r: EvalReport, thumbs: ReadonlyMap<string, Thumbnails>, out: OutputSink = directOutput): Promise<void> {
+  await out.write(path, renderEvalHtml(r, thumbs));
 }

@@ -2,7 +2,7 @@
 // the chart (AEE per group for refsr and the VGG baselines, PSNR per group for refsr and bicubic) as SVG and PNG,
 // and writing the JSON report and the chart atomically.
 
-import { writeFileAtomic } from '../io/atomic-write.ts';
+import { directOutput, type OutputSink } from '../io/atomic-write.ts';
 import { barChartSvg, combineSvgs, type Series, type Svg } from '../viz/charts.ts';
 import { svgToPng } from '../viz/raster.ts';
 import type { RobustnessReport } from './study.ts';
@@ -55,7 +55,7 @@ export function robustnessChart(r: RobustnessReport): Svg {
   return combineSvgs([aee, psnr]);
 }
 
-export async function writeRobustnessOutputs(r: RobustnessReport, paths: { json?: string; chart?: string }): Promise<void> {
-  if (paths.json) await writeFileAtomic(paths.json, `${JSON.stringify({ ...r, table: jsonTable(r) }, null, 2)}\n`);
-  if (paths.chart) await writeFileAtomic(paths.chart, await svgToPng(robustnessChart(r).svg));
+export async function writeRobustnessOutputs(r: RobustnessReport, paths: { json?: string; chart?: string }, out: OutputSink = directOutput): Promise<void> {
+  if (paths.json) await out.write(paths.json, `${JSON.stringify({ ...r, table: jsonTable(r) }, null, 2)}\n`);
+  if (paths.chart) await out.write(paths.chart, await svgToPng(robustnessChart(r).svg));
 }

@@ -1,6 +1,4 @@
 // Builds small seeded refsr model bundles with the official key names (tests run real graphs on tiny shapes).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleSpec, METADATA_KEYS } from '../../src/models/model-bundle.ts';
 import { initWeights } from '../../src/models/init-weights.ts';
@@ -9,6 +7,7 @@ import { writeSafetensors, type TensorToWrite } from '../../src/weights/safetens
 import { WeightMap } from '../../src/weights/weight-map.ts';
 import { describeBundle } from '../../src/models/model-bundle.ts';
 import { RefSRModel } from '../../src/pipeline/refsr-model.ts';
+import { tempDir } from './temp.ts';
 
 export const TINY_CONFIG: RestorationConfig = { ngf: 8, contentBlocks: 1, smallBlocks: 1, mediumBlocks: 1, largeBlocks: 1, smallAggregation: true, groups: 8 };
 
@@ -34,18 +33,4 @@ export async function writeTinyModelFile(seed = 7, config = TINY_CONFIG): Promis
   for (const k of w.keys()) { const t = w.get(k)!; out.set(k, { dtype: 'F32', shape: t.shape, data: t.data }); }
   await writeSafetensors(path, out, w.metadata);
   return path;
-}
-
-const madeDirs: string[] = [];
-process.on('exit', () => {
-  for (const d of madeDirs) {
-    try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort: never fail a run over cleanup */ }
-  }
-});
-
-/** A fresh folder under the system temp dir, removed when the test process exits. */
-export function tempDir(prefix = 'refsr-test-'): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  madeDirs.push(d);
-  return d;
 }

@@ -14,6 +14,7 @@ import { createProgress } from '../progress.ts';
 import { intOption, matchingOption, LOW_MEMORY_HELP } from '../options.ts';
 import type { MatchingMode } from '../../pipeline/super-resolve.ts';
 import { withCancellation } from '../cancellation.ts';
+import { withOutputs } from '../../io/atomic-write.ts';
 
 interface EvalFlags {
   protocol?: Protocol;
@@ -98,7 +99,9 @@ export function registerEval(program: Command): void {
         ...(flags.matching !== 'exact' ? { matching: flags.matching } : {}),
       };
       try {
-        const report = await withCancellation((signal) => evaluate(model, pairs, { protocol: protocol!, dataset, model: modelPath, options }, {
+        // Writing the reports is part of the cancellable work; they are renamed into place together or not at all.
+        const report = await withCancellation(async (signal) => {
+          const rep = await evaluate(model, pairs, { protocol: protocol!, dataset, model: modelPath, options }, {
           signal, shuffleRefs: flags.shuffleRefs, crop: flags.crop, matching: flags.matching,
           onProgress: (f) => progress.update('eval', f),
           onOutputs: flags.html ? async (_p, r, images) => { thumbs.set(thumbnailKey(r), await makeThumbnails(images)); } : undefined,
@@ -106,10 +109,14 @@ export function registerEval(program: Command): void {
             const name = r.level !== undefined ? `${r.name} L${r.level}` : r.name;
             progress.note(`${name.padEnd(12)} ${done}/${total}  PSNR-Y ${r.refsr.psnrY.toFixed(2)} SSIM-Y ${r.refsr.ssimY.toFixed(4)}  (bicubic ${r.bicubic.psnrY.toFixed(2)} / ${r.bicubic.ssimY.toFixed(4)})  ${r.seconds.toFixed(1)} s`);
           },
-        }));
-        progress.stop();
-        await writeReport(report, flags.report, flags.csv);
-        if (flags.html) await writeEvalHtml(flags.html, report, thumbs);
+          });
+          progress.stop();
+          await withOutputs(signal, async (out) => {
+            await writeReport(rep, flags.report, flags.csv, out);
+            if (flags.html) await writeEvalHtml(flags.html, rep, thumbs, out);
+          });
+          return rep;
+        });
         const m = report.mean;
         for (const l of report.byLevel ?? []) {
           console.log(`level ${l.level}: ${l.images} images  refsr PSNR-Y ${l.refsr.psnrY.toFixed(3)} dB  SSIM-Y ${l.refsr.ssimY.toFixed(4)}  |  bicubic ${l.bicubic.psnrY.toFixed(3)} dB  ${l.bicubic.ssimY.toFixed(4)}`);

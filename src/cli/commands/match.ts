@@ -71,16 +71,20 @@ export function registerMatch(program: Command): void {
       }
       const progress = createProgress({ quiet: flags.quiet });
       try {
-        const r = await withCancellation((signal) => matchPair(fx, lr, ref, {
-          features: flags.features, matchReference, fromHr: flags.fromHr, refMaxPixels: flags.refMaxPixels, threads: flags.threads, signal,
-          onProgress: (f) => progress.update('matching', f),
-        }));
-        progress.stop();
-        for (const n of r.notes) progress.note(`note: ${n}`);
-        const what = flags.features === 'vgg' ? 'VGG19 relu3_1 features'
-          : matchReference === 'degraded' ? 'refsr contrastive features (reference degraded /4 x4 for matching)' : 'refsr contrastive features';
-        const pic = await renderMatchPicture({ up: r.up, ref: r.ref, match: r.match, lines: flags.lines, title: `${what}: ${input.replace(/^.*\//, '')} -> ${refPath.replace(/^.*\//, '')}` });
-        await writeFileAtomic(flags.viz, pic.png);
+        // Drawing and writing the picture are part of the cancellable work: a Ctrl-C leaves no file behind.
+        const { r, pic } = await withCancellation(async (signal) => {
+          const r = await matchPair(fx, lr, ref, {
+            features: flags.features, matchReference, fromHr: flags.fromHr, refMaxPixels: flags.refMaxPixels, threads: flags.threads, signal,
+            onProgress: (f) => progress.update('matching', f),
+          });
+          progress.stop();
+          for (const n of r.notes) progress.note(`note: ${n}`);
+          const what = flags.features === 'vgg' ? 'VGG19 relu3_1 features'
+            : matchReference === 'degraded' ? 'refsr contrastive features (reference degraded /4 x4 for matching)' : 'refsr contrastive features';
+          const pic = await renderMatchPicture({ up: r.up, ref: r.ref, match: r.match, lines: flags.lines, title: `${what}: ${input.replace(/^.*\//, '')} -> ${refPath.replace(/^.*\//, '')}` });
+          await writeFileAtomic(flags.viz, pic.png, { signal });
+          return { r, pic };
+        });
         const meanScore = r.match.score ? r.match.score.reduce((a, b) => a + b, 0) / r.match.score.length : 0;
         const summary = {
           input, ref: refPath, model: modelPath, features: flags.features, matchReference: flags.features === 'contras' ? matchReference : undefined, viz: flags.viz, picture: [pic.width, pic.height],

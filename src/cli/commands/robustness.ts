@@ -15,6 +15,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createProgress } from '../progress.ts';
 import { intOption, LOW_MEMORY_HELP } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
+import { withOutputs } from '../../io/atomic-write.ts';
 
 interface RobustnessFlags {
   model?: string;
@@ -61,16 +62,20 @@ export function registerRobustness(program: Command): void {
       for (const f of files) images.push({ name: imageName(f), image: await readImageFile(f) });
       const progress = createProgress({ quiet: flags.quiet });
       try {
-        const report = await withCancellation((signal) => runRobustness(model, images, {
+        // Writing the report and chart is part of the cancellable work; both are renamed into place or neither.
+        const report = await withCancellation(async (signal) => {
+          const rep = await runRobustness(model, images, {
           dataset: folder, model: modelPath, vggBaseline: vgg ? (flags.vggBaseline ?? `${modelPath} (vgg.*)`) : null,
         }, {
           seed: flags.seed, maxSize: flags.maxSize, vgg, signal,
           onProgress: (f) => progress.update('robustness', f),
           onNote: (m) => progress.note(`note: ${m}`),
           onSample: (s, done, total) => progress.note(`${s.image} ${s.group} (${s.param.toFixed(2)}) ${done}/${total}: AEE refsr ${(s.epe.refsr!.sum / Math.max(1, s.epe.refsr!.count)).toFixed(2)}${s.epe.vgg ? ` vgg ${(s.epe.vgg.sum / Math.max(1, s.epe.vgg.count)).toFixed(2)}` : ''}  PSNR ${s.psnrY.refsr.toFixed(2)}`),
-        }));
-        progress.stop();
-        await writeRobustnessOutputs(report, { json: flags.report, chart: flags.chart });
+          });
+          progress.stop();
+          await withOutputs(signal, (out) => writeRobustnessOutputs(rep, { json: flags.report, chart: flags.chart }, out));
+          return rep;
+        });
         console.log(formatTable(report));
         console.log(`report: ${flags.report}, chart: ${flags.chart}`);
       } finally {

@@ -12,6 +12,7 @@ import { DEFAULT_TILE, DEFAULT_OVERLAP } from '../../pipeline/restore-tiled.ts';
 import { createProgress } from '../progress.ts';
 import { intOption, matchingOption, LOW_MEMORY_HELP } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
+import { withOutputs } from '../../io/atomic-write.ts';
 import type { MatchingMode } from '../../pipeline/super-resolve.ts';
 
 
@@ -62,13 +63,17 @@ export function registerUpscale(program: Command): void {
       }
       const model = await RefSRModel.load(modelPath, { threads: flags.threads, lowMemory: flags.lowMemory });
       try {
-        const result = await withCancellation((signal) => upscale(model, lr, refs, {
-          tile: flags.tile, overlap: flags.overlap, matching: flags.matching, refMaxPixels: flags.refMaxPixels, maxInputPixels: flags.maxInputPixels,
-          signal, onProgress: (stage, f) => progress.update(stage, f),
-        }));
-        progress.stop();
-        for (const n of result.notes) progress.note(`note: ${n}`);
-        await writeImage(flags.output, result.sr);
+        // The write is part of the cancellable work: a Ctrl-C during it leaves neither the output nor a temp file.
+        const result = await withCancellation(async (signal) => {
+          const r = await upscale(model, lr, refs, {
+            tile: flags.tile, overlap: flags.overlap, matching: flags.matching, refMaxPixels: flags.refMaxPixels, maxInputPixels: flags.maxInputPixels,
+            signal, onProgress: (stage, f) => progress.update(stage, f),
+          });
+          progress.stop();
+          for (const n of r.notes) progress.note(`note: ${n}`);
+          await withOutputs(signal, (out) => writeImage(flags.output, r.sr, out));
+          return r;
+        });
         const summary = { input, refs: flags.ref, output: flags.output, model: modelPath, size: [result.sr.width, result.sr.height], matching: result.matching, seconds: result.seconds };
         if (flags.json) console.log(JSON.stringify(summary));
         else if (!flags.quiet) process.stderr.write(`wrote ${flags.output} (${result.sr.width}x${result.sr.height}) in ${(result.seconds.features + result.seconds.matching + result.seconds.restoration).toFixed(1)} s\n`);
