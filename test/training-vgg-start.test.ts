@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { dataDir, dataSkip, repoRoot } from './support/shared.ts';
-import { tempDir } from './support/tiny-model.ts';
+import { tempDir } from './support/temp.ts';
 import { OnnxOps } from '../src/graph/onnx-ops.ts';
 import { OrtGraph } from '../src/graph/ort-session.ts';
 import { vgg19Features, VGG_WIDTHS } from '../src/models/vgg-features.ts';
