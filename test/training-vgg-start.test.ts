@@ -24,6 +24,7 @@ import { readSafetensors } from '../src/weights/safetensors.ts';
 import { WeightMap } from '../src/weights/weight-map.ts';
 import { Rng } from '../src/random/rng.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
+import { bundledModels, resolveModel } from '../src/pipeline/model-registry.ts';
 
 const dir = tempDir('refsr-vggstart-');
 const rand = (rng: Rng, shape: number[], scale = 1): Float32Tensor => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()) });
@@ -266,4 +267,10 @@ data:
   const none = spawnSync(process.execPath, [join(repoRoot, 'bin', 'refsr.js'), 'curve', dir], { encoding: 'utf8' });
   assert.equal(none.status, 1);
   assert.match(none.stderr, /no log\.jsonl \(not a training run folder\)/);
+});
+
+test('the first bundled model stays reachable by name (--model v1)', () => {
+  assert.ok(bundledModels().includes('v1') && bundledModels().includes('default'));
+  assert.equal(resolveModel('v1'), join(repoRoot, 'models', 'v1.safetensors'));
+  assert.throws(() => resolveModel('v9'), /unknown model "v9"; bundled models: default, v1/);
 });
