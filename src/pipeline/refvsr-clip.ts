@@ -43,11 +43,17 @@ async function runGraph(weights: WeightMap, opts: SessionOptions, inputs: Record
   }
 }
 
-/** The per-frame C2 matching against the keyframe (`net_extractor` + CorrespondenceGenerationArch, relu1_1 only). */
-export async function matchClip(weights: WeightMap, clip: RefVsrClip, opts: SessionOptions & { withMargin?: boolean } = {}): Promise<ClipMatching> {
-  const key = await runGraph(weights, opts, { keyframe: clip.keyframe }, (ops, s) => ({
+/** The keyframe's contrastive features (branch 2, [1, 256, h, w]) and VGG19 relu1_1 ([1, 64, 4h, 4w]). */
+export async function keyframeFeatures(weights: WeightMap, keyframe: Float32Tensor, opts: SessionOptions = {}): Promise<{ contras: Float32Tensor; relu1_1: Float32Tensor }> {
+  const o = await runGraph(weights, opts, { keyframe }, (ops, s) => ({
     contras: refVsrExtractor(ops, 2, s.keyframe!), relu1_1: refVsrKeyframeRelu1_1(ops, s.keyframe!),
   }));
+  return { contras: o.contras!, relu1_1: o.relu1_1! };
+}
+
+/** The per-frame C2 matching against the keyframe (`net_extractor` + CorrespondenceGenerationArch, relu1_1 only). */
+export async function matchClip(weights: WeightMap, clip: RefVsrClip, opts: SessionOptions & { withMargin?: boolean } = {}): Promise<ClipMatching> {
+  const key = await keyframeFeatures(weights, clip.keyframe, opts);
   const ops = new OnnxOps(weights.lookup);
   ops.output(refVsrExtractor(ops, 1, ops.input('up', clip.ups[0]!.shape)), 'feat');
   const graph = await OrtGraph.create(ops.encode(), opts);

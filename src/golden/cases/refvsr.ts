@@ -130,21 +130,36 @@ export async function run(c: GoldenCase): Promise<CheckResult[]> {
 
   // With our own matching when it differs at near ties: the boxes the case names are ignored.
   if (tiesDiffering.some((d) => d.length > 0)) {
-    const own: ClipResult = await runRefVsrNetwork(weights, cfg, lrs, m.refRelu1_1, m.flows);
-    const [H, W] = [gOut.shape[3]!, gOut.shape[4]!];
-    const inBox = (frame: number, y: number, x: number, lo: number, hi: number) => tiesDiffering[frame]!.some(([ty, tx]) => y >= 4 * ty + lo && y <= 4 * ty + hi && x >= 4 * tx + lo && x <= 4 * tx + hi);
-    const outIgnore = (e: number) => {
-      const frame = Math.floor(e / (3 * H * W));
-      const p = e % (H * W);
-      return inBox(frame, Math.floor(p / W), p % W, -3, 14);
-    };
-    const ignored = results.length;
-    tensorCheck('out', stack(own.out), gOut.data, outIgnore);
-    tensorCheck('dyn_agg_1_win', window(own.dynAggs[probe]!, wy, wx, wh, ww), win.data, (e) => {
-      const p = e % (wh * ww);
-      return inBox(probe, wy + Math.floor(p / ww), wx + (p % ww), 0, 11);
-    });
-    for (let k = ignored; k < results.length; k++) results[k] = { ...results[k]!, name: `${results[k]!.name} (own matching)` };
+    const own = await runRefVsrNetwork(weights, cfg, lrs, m.refRelu1_1, m.flows);
+    results.push(...(await checkOwnMatching(c, own, tiesDiffering)));
   }
   return results;
+}
+
+/** Inside the HR box rows 4y+lo..4y+hi, cols 4x+lo..4x+hi of any (y, x) in `ties` (LR patch positions). */
+function inTieBox(ties: readonly (readonly [number, number])[], y: number, x: number, lo: number, hi: number): boolean {
+  return ties.some(([ty, tx]) => y >= 4 * ty + lo && y <= 4 * ty + hi && x >= 4 * tx + lo && x <= 4 * tx + hi);
+}
+
+/**
+ * `out` and `dyn_agg_1_win` of a run on our own matching, where it differs from the golden indices at the near
+ * ties `ties[frame]` (LR (y, x)): the case's rule ignores rows 4y-3..4y+14, cols 4x-3..4x+14 of that frame of
+ * `out`, and rows 4y..4y+11, cols 4x..4x+11 of the DCN output.
+ */
+export async function checkOwnMatching(c: GoldenCase, own: ClipResult, ties: readonly (readonly (readonly [number, number])[])[]): Promise<CheckResult[]> {
+  const gOut = await c.f32('out');
+  const win = await c.f32('dyn_agg_1_win');
+  const [wy, wx] = windowOrigin(c, 'dyn_agg_1_win');
+  const [wh, ww] = [win.shape[2]!, win.shape[3]!];
+  const [H, W] = [gOut.shape[3]!, gOut.shape[4]!];
+  const probe = 1;
+  const outCheck = checkTensor(c.name, 'out (own matching)', stack(own.out), gOut.data, c.entry('out').tolerance, (e) => {
+    const p = e % (H * W);
+    return inTieBox(ties[Math.floor(e / (3 * H * W))]!, Math.floor(p / W), p % W, -3, 14);
+  });
+  const dynCheck = checkTensor(c.name, 'dyn_agg_1_win (own matching)', window(own.dynAggs[probe]!, wy, wx, wh, ww), win.data, c.entry('dyn_agg_1_win').tolerance, (e) => {
+    const p = e % (wh * ww);
+    return inTieBox(ties[probe]!, wy + Math.floor(p / ww), wx + (p % ww), 0, 11);
+  });
+  return [outCheck, dynCheck];
 }
