@@ -74,6 +74,32 @@ test('golden refvsr near-tie rule: a different match changes out and the DCN win
   assert.ok(withBox.every((r) => r.pass), withBox.map((r) => `${r.name}: ${r.error} ${r.detail ?? ''}`).join('\n'));
 });
 
+// The frame-by-frame runtime (one reused graph per step kind, what a long clip needs) against the golden output.
+test('the stepwise runtime reproduces the golden out (golden matching substituted)', { skip: goldenSkip }, async (t) => {
+  const { GoldenCase } = await import('../src/golden/case-files.ts');
+  const { refvsrGoldenWeights } = await import('../src/golden/cases/refvsr.ts');
+  const { keyframeFeatures } = await import('../src/pipeline/refvsr-clip.ts');
+  const { runRefVsrStepwise } = await import('../src/pipeline/refvsr-stepwise.ts');
+  const { checkTensor } = await import('../src/golden/tolerance.ts');
+  const { fromHWC, toNCHW } = await import('../src/image/layout.ts');
+  const c = await GoldenCase.open(caseDir);
+  const weights = await refvsrGoldenWeights(caseDir);
+  const lrsU8 = await c.u8('lrs_u8');
+  const [n, h, w] = lrsU8.shape as [number, number, number];
+  const lrs = Array.from({ length: n }, (_, i) => toNCHW(fromHWC([h, w, 3], lrsU8.data.subarray(i * h * w * 3, (i + 1) * h * w * 3))));
+  const kf = await c.u8('keyframe_u8');
+  const { relu1_1 } = await keyframeFeatures(weights, toNCHW(fromHWC(kf.shape, kf.data)));
+  const flows = await Promise.all(lrs.map((_, i) => c.f32(`flow_lr_${i}`)));
+  const seen: number[] = [];
+  const outs = await runRefVsrStepwise(weights, { numBlocks: 1, groups: 8 }, lrs, relu1_1, flows, { onFrame: (i) => { seen.push(i); } });
+  assert.deepEqual(seen, [0, 1, 2]);
+  const all = new Float32Array(outs.reduce((k, o) => k + o.data.length, 0));
+  outs.forEach((o, i) => all.set(o.data, i * o.data.length));
+  const r = checkTensor(c.name, 'out (stepwise)', all, (await c.f32('out')).data, c.entry('out').tolerance);
+  t.diagnostic(`out (stepwise): ${r.error.toExponential(2)} <= ${r.bound}`);
+  assert.ok(r.pass, `${r.error} > ${r.bound}`);
+});
+
 describe('refsr convert: Ref-VSR checkpoints', { skip: goldenSkip }, () => {
   let dir = '';
   /** The full generator state_dict under official names (golden weights + the extractor built from the VGG weights). */
