@@ -1,8 +1,8 @@
 // Owns running the Ref-VSR network (src/models/refvsr-arch.ts) on one clip on ONNX Runtime, as the official test
 // forward does: per frame the contrastive extractor on the x4 up frame against the keyframe, the exact C2 matching
 // on the host (src/matching), the relu1_1 pre-offsets, then the network graph on the LR frames. The whole clip is
-// one graph: fine for the short clips of the golden case and tests; long videos need the per-step graphs the
-// network definition already offers (propagateStep / reconstructFrame).
+// one graph: fine for the short clips of the golden case and tests; long clips run frame by frame
+// (refvsr-stepwise.ts).
 
 import { OnnxOps, type Sym } from '../graph/onnx-ops.ts';
 import { OrtGraph, type SessionOptions } from '../graph/ort-session.ts';
