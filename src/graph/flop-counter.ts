@@ -41,6 +41,9 @@ export class FlopCounter<T> implements Ops<T> {
   pixelShuffle(x: T, r: number) { return this.inner.pixelShuffle(x, r); }
   maxPool2x2(x: T) { return this.inner.maxPool2x2(x); }
   upsampleBilinear(x: T, scale: number) { return this.inner.upsampleBilinear(x, scale); }
+  avgPool2x2(x: T) { return this.inner.avgPool2x2(x); }
+  resizeBilinear(x: T, h: number, w: number, alignCorners: boolean) { return this.inner.resizeBilinear(x, h, w, alignCorners); }
+  flowWarp(x: T, flow: T, padding: 'zeros' | 'border') { return this.inner.flowWarp(x, flow, padding); }
 }
 
 /** Counts a network definition's work from shapes alone: a FlopCounter over a graph builder holding no weights. */

@@ -211,6 +211,38 @@ export class OnnxOps implements Ops<Sym> {
       mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel',
     });
   }
+
+  // Ops added for the Ref-VSR network (see ops.ts).
+
+  avgPool2x2(x: Sym): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    return this.node('AveragePool', [x], [n, c, Math.floor(h / 2), Math.floor(w / 2)], { kernel_shape: [2, 2], strides: [2, 2] });
+  }
+
+  /** Resize by `sizes`: align_corners maps corner to corner, otherwise torch's half-pixel rule (scale in/out). */
+  resizeBilinear(x: Sym, h: number, w: number, alignCorners: boolean): Sym {
+    const [n, c] = x.shape as [number, number];
+    return this.node('Resize', [x, '', '', this.ints([n, c, h, w])], [n, c, h, w], {
+      mode: 'linear', coordinate_transformation_mode: alignCorners ? 'align_corners' : 'pytorch_half_pixel',
+    });
+  }
+
+  /** GridSample (align_corners=1) on base grid + flow, normalised as mmedit's flow_warp does: 2 g / max(size-1, 1) - 1. */
+  flowWarp(x: Sym, flow: Sym, padding: 'zeros' | 'border'): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const [, fc, fh, fw] = flow.shape as [number, number, number, number];
+    if (fc !== 2 || fh !== h || fw !== w) throw new Error(`flowWarp: flow ${formatShape(flow.shape)} does not fit ${formatShape(x.shape)}`);
+    const base = new Float32Array(2 * h * w);
+    for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) {
+      base[y * w + xx] = xx;
+      base[h * w + y * w + xx] = y;
+    }
+    const abs = this.add(flow, this.constant('warp_base_grid', [1, 2, h, w], base));
+    const scale = this.constant('warp_grid_scale', [1, 2, 1, 1], Float32Array.of(2 / Math.max(w - 1, 1), 2 / Math.max(h - 1, 1)));
+    const norm = this.sub(this.mul(abs, scale), this.constant('warp_one', [], Float32Array.of(1)));
+    const grid = this.node('Transpose', [norm], [n, h, w, 2], { perm: [0, 2, 3, 1] });
+    return this.node('GridSample', [x, grid], [n, c, h, w], { mode: 'bilinear', padding_mode: padding, align_corners: 1 });
+  }
 }
 
 function broadcast(a: readonly number[], b: readonly number[]): number[] {

@@ -41,4 +41,17 @@ export interface Ops<T> {
   maxPool2x2(x: T): T;
   /** F.interpolate(x, scale_factor=s, mode='bilinear', align_corners=False). */
   upsampleBilinear(x: T, scale: number): T;
+
+  // Added for the Ref-VSR network (SPyNet optical flow and feature propagation, src/models/spynet-arch.ts and
+  // refvsr-arch.ts). Pooling, resizing and sampling carry no weights and are not counted as FLOPs.
+  /** AvgPool2d(2, 2) (no padding, so count_include_pad does not matter); odd sizes floor. */
+  avgPool2x2(x: T): T;
+  /** F.interpolate(x, size=(h, w), mode='bilinear', align_corners=alignCorners): any output size. */
+  resizeBilinear(x: T, h: number, w: number, alignCorners: boolean): T;
+  /**
+   * mmedit `flow_warp`: x [N, C, H, W] sampled bilinearly at (x + flow[:, 0], y + flow[:, 1]) with flow [N, 2, H, W]
+   * in pixels (channel 0 = x), i.e. F.grid_sample(align_corners=True) on the grid normalised by max(W-1, 1) and
+   * max(H-1, 1). `padding`: 'zeros' (corners outside count 0) or 'border' (positions clamped to the map).
+   */
+  flowWarp(x: T, flow: T, padding: 'zeros' | 'border'): T;
 }

@@ -7,7 +7,8 @@ import { vggTrunk, normalizeInput, VGG_WIDTHS, type TrunkWidths } from './vgg-fe
 
 export type ContrasBranch = 1 | 2;
 
-export function contrasBranch<T>(ops: Ops<T>, branch: ContrasBranch, img: T, widths: TrunkWidths = VGG_WIDTHS): T {
-  const prefix = `feature_extraction_image${branch}`;
+/** `keyPrefix` names the module holding the extractor in a larger model (the Ref-VSR network's `net_extractor.`). */
+export function contrasBranch<T>(ops: Ops<T>, branch: ContrasBranch, img: T, widths: TrunkWidths = VGG_WIDTHS, keyPrefix = ''): T {
+  const prefix = `${keyPrefix}feature_extraction_image${branch}`;
   return vggTrunk(ops, `${prefix}.model.`, normalizeInput(ops, img, 'imagenet-buffers', prefix), widths).conv3_1;
 }

@@ -170,6 +170,68 @@ export class TfjsOps implements TrainOps<tf.Tensor> {
     return tf.image.resizeBilinear(x as tf.Tensor4D, [h * scale, w * scale], false, true);
   }
 
+  // Ops added for the Ref-VSR network (see ops.ts).
+
+  avgPool2x2(x: tf.Tensor): tf.Tensor { return tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'); }
+
+  /** tfjs's align_corners and half-pixel rules are torch's (negative half-pixel positions clamp to the edge alike). */
+  resizeBilinear(x: tf.Tensor, h: number, w: number, alignCorners: boolean): tf.Tensor {
+    return tf.image.resizeBilinear(x as tf.Tensor4D, [h, w], alignCorners, !alignCorners);
+  }
+
+  /**
+   * Bilinear warp by a pixel flow, built like deformConv above: sample positions (x + fx, y + fy) stay on the tape
+   * ('border' clamps them to the map first, so a clamped coordinate has no gradient, as in torch), the integer cells
+   * and the inside test of the four corners come from the host, and a corner outside the map counts 0.
+   */
+  flowWarp(x: tf.Tensor, flow: tf.Tensor, padding: 'zeros' | 'border'): tf.Tensor {
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const slots = n * h * w;
+    if (flow.shape[0] !== n || flow.shape[1] !== h || flow.shape[2] !== w || flow.shape[3] !== 2) {
+      throw new Error(`flowWarp: flow ${logicalShape(flow).join('x')} does not fit ${logicalShape(x).join('x')}`);
+    }
+    const baseX = new Float32Array(slots);
+    const baseY = new Float32Array(slots);
+    for (let s = 0; s < slots; s++) {
+      baseX[s] = s % w;
+      baseY[s] = Math.floor(s / w) % h;
+    }
+    const f = tf.transpose(tf.reshape(flow, [slots, 2]));
+    let px = tf.add(tf.tensor1d(baseX), tf.reshape(tf.slice(f, [0, 0], [1, slots]), [slots]));
+    let py = tf.add(tf.tensor1d(baseY), tf.reshape(tf.slice(f, [1, 0], [1, slots]), [slots]));
+    if (padding === 'border') {
+      px = tf.clipByValue(px, 0, w - 1);
+      py = tf.clipByValue(py, 0, h - 1);
+    }
+    const pxs = px.dataSync() as Float32Array;
+    const pys = py.dataSync() as Float32Array;
+    const x0 = new Float32Array(slots);
+    const y0 = new Float32Array(slots);
+    const index = new Int32Array(4 * slots);
+    const inside = new Float32Array(4 * slots);
+    for (let s = 0; s < slots; s++) {
+      x0[s] = Math.floor(pxs[s]!);
+      y0[s] = Math.floor(pys[s]!);
+      const b = Math.floor(s / (h * w));
+      for (let corner = 0; corner < 4; corner++) {
+        const yi = y0[s]! + (corner >> 1);
+        const xi = x0[s]! + (corner & 1);
+        if (yi >= 0 && yi < h && xi >= 0 && xi < w) {
+          index[corner * slots + s] = (b * h + yi) * w + xi;
+          inside[corner * slots + s] = 1;
+        }
+      }
+    }
+    const lx = tf.sub(px, tf.tensor1d(x0));
+    const ly = tf.sub(py, tf.tensor1d(y0));
+    const oneMinusLx = tf.sub(1, lx);
+    const oneMinusLy = tf.sub(1, ly);
+    const bilinear = tf.stack([tf.mul(oneMinusLy, oneMinusLx), tf.mul(oneMinusLy, lx), tf.mul(ly, oneMinusLx), tf.mul(ly, lx)]);
+    const weights = tf.mul(bilinear, tf.tensor2d(inside, [4, slots]));
+    const sampled = tf.reshape(tf.gather(tf.reshape(x, [slots, c]), tf.tensor1d(index, 'int32')), [4, slots, c]);
+    return tf.reshape(tf.sum(tf.mul(sampled, tf.reshape(weights, [4, slots, 1])), 0), [n, h, w, c]);
+  }
+
   batchNormTrain(x: tf.Tensor, name: string, channels: number, eps: number): tf.Tensor {
     const gamma = this.param(`${name}.weight`, [channels]);
     const beta = this.param(`${name}.bias`, [channels]);

@@ -10,11 +10,14 @@ import { assembleBundle, vggFromCheckpoint } from '../../models/import-official.
 import { parameterCount, bundleSpec } from '../../models/model-bundle.ts';
 import { RESTORATION_VARIANTS, type RestorationVariant } from '../../models/restoration-net.ts';
 import type { VggInputNorm } from '../../models/vgg-features.ts';
+import { looksLikeRefVsr } from '../../models/refvsr-bundle.ts';
+import { convertRefVsr } from './convert-refvsr.ts';
 
 interface ConvertFlags {
   output: string;
   extractor?: string;
   vgg?: string;
+  spynet?: string;
   vggInput?: VggInputNorm;
   variant?: RestorationVariant;
 }
@@ -30,14 +33,16 @@ export function registerConvert(program: Command): void {
   program
     .command('convert')
     .description('import official C2-Matching / torchvision weights (.pth read safely, or safetensors) into a refsr model')
-    .argument('<restoration>', 'RestorationNet checkpoint (may also hold the extractor and VGG keys)')
+    .argument('<restoration>', 'RestorationNet checkpoint (may also hold the extractor and VGG keys), or the Ref-VSR checkpoint (detected from its keys)')
     .requiredOption('-o, --output <file>', 'output .safetensors')
     .option('--extractor <file>', 'ContrasExtractorSep checkpoint (feature_extraction_image1/2.*)')
+    .option('--spynet <file>', 'Ref-VSR only: SPyNet weights (basic_module.*), over or instead of the checkpoint\'s spynet.*')
     .option('--vgg <file>', 'VGG19 weights: torchvision vgg19 .pth, conv-named safetensors, or the MatConvNet relu3_1 .json export')
     .option('--vgg-input <conv>', 'VGG input convention: imagenet (torchvision) or caffe (0..255 minus mean)', choice(['imagenet', 'caffe'] as const))
     .option('--variant <v>', 'restoration variant (default: detected from the keys)', choice(['full', 'light'] as const))
     .action(async (restorationPath: string, flags: ConvertFlags) => {
       const restoration = await readTensorFile(restorationPath);
+      if (flags.spynet || looksLikeRefVsr(restoration.tensors.keys())) return convertRefVsr(restorationPath, restoration.tensors, flags);
       const extractor = flags.extractor ? await readTensorFile(flags.extractor) : undefined;
       const vggFile = flags.vgg ? await readTensorFile(flags.vgg) : undefined;
       const vggInput: VggInputNorm = flags.vggInput ?? (vggFile?.metadata['refsr.vgg_input'] as VggInputNorm | undefined) ?? 'imagenet';

@@ -1,0 +1,88 @@
+// Owns running the Ref-VSR network frame by frame on ONNX Runtime, the way a long clip must run: one small graph per
+// step kind (SPyNet on a frame pair, LR features, a backward / forward propagation step, one frame's
+// reconstruction), each built once for the clip's frame size and reused for every frame. Same computation as the
+// whole-clip graph of refvsr-clip.ts (a test holds them together); the host keeps only what the official forward
+// keeps (the LR features and backward features of every frame), so graph memory does not grow with the clip.
+
+import { OnnxOps, type Sym } from '../graph/onnx-ops.ts';
+import { OrtGraph, type SessionOptions } from '../graph/ort-session.ts';
+import { SessionCache } from '../graph/session-cache.ts';
+import { spynetFlow } from '../models/spynet-arch.ts';
+import { lrFeatures, propagateStep, reconstructFrame, isMirrorExtended, REFVSR_SPYNET_PREFIX, type RefVsrConfig } from '../models/refvsr-arch.ts';
+import { preOffsetOfficial, toDcnLayout } from '../matching/pre-offset.ts';
+import type { WeightMap } from '../weights/weight-map.ts';
+import type { Float32Tensor } from '../tensor/host-tensor.ts';
+
+type Build = (ops: OnnxOps, ins: Record<string, Sym>) => Sym;
+
+export interface StepwiseOptions extends SessionOptions {
+  /** Called with each frame's output as soon as it exists (frames come in order 0..t-1). */
+  readonly onFrame?: (index: number, out: Float32Tensor) => void | Promise<void>;
+}
+
+class StepRunner {
+  private readonly sessions = new SessionCache(8);
+  constructor(private readonly weights: WeightMap, private readonly opts: SessionOptions) {}
+
+  /** Runs the one-output graph `kind` (built on first use for these input shapes). */
+  async run(kind: string, inputs: Record<string, Float32Tensor>, build: Build): Promise<Float32Tensor> {
+    const key = `${kind}:${Object.entries(inputs).map(([k, v]) => `${k}=${v.shape.join('x')}`).join(',')}`;
+    const out = await this.sessions.use(key, () => {
+      const ops = new OnnxOps(this.weights.lookup);
+      const syms: Record<string, Sym> = {};
+      for (const [k, v] of Object.entries(inputs)) syms[k] = ops.input(k, v.shape);
+      ops.output(build(ops, syms), 'y');
+      return OrtGraph.create(ops.encode(), this.opts);
+    }, (g) => g.run(inputs));
+    return out.y!;
+  }
+
+  release(): Promise<void> { return this.sessions.release(); }
+}
+
+/** The network's outputs [1, 3, 4h, 4w] per frame, given the matching flows (as runRefVsrNetwork). */
+export async function runRefVsrStepwise(weights: WeightMap, cfg: RefVsrConfig, lrs: readonly Float32Tensor[], refRelu1_1: Float32Tensor, flows: readonly Float32Tensor[], opts: StepwiseOptions = {}): Promise<Float32Tensor[]> {
+  const t = lrs.length;
+  const [, , h, w] = lrs[0]!.shape as [number, number, number, number];
+  if (h < 64 || w < 64) throw new Error(`the Ref-VSR network needs LR frames of at least 64x64 (got ${w}x${h})`);
+  const steps = new StepRunner(weights, opts);
+  try {
+    const spynet = (a: Float32Tensor, b: Float32Tensor) => steps.run('spynet', { a, b }, (ops, s) => spynetFlow(ops, s.a!, s.b!, REFVSR_SPYNET_PREFIX));
+    const mirror = isMirrorExtended(lrs);
+    const lrFeats: Float32Tensor[] = [];
+    for (const lr of lrs) lrFeats.push(await steps.run('lr_feat', { lr }, (ops, s) => lrFeatures(ops, cfg, s.lr!)));
+
+    const featsBackward: Float32Tensor[] = new Array(t);
+    const flowsBackward: Float32Tensor[] = new Array(t - 1);
+    for (let i = t - 1; i >= 0; i--) {
+      if (i === t - 1) {
+        featsBackward[i] = await steps.run('backward_first', { f: lrFeats[i]! }, (ops, s) => propagateStep(ops, cfg, 'backward', s.f!));
+        continue;
+      }
+      flowsBackward[i] = await spynet(lrs[i]!, lrs[i + 1]!);
+      featsBackward[i] = await steps.run('backward', { f: lrFeats[i]!, prev: featsBackward[i + 1]!, flow: flowsBackward[i]! },
+        (ops, s) => propagateStep(ops, cfg, 'backward', s.f!, { feat: s.prev!, flow: s.flow! }));
+    }
+
+    const outs: Float32Tensor[] = [];
+    let featForward: Float32Tensor | undefined;
+    for (let i = 0; i < t; i++) {
+      if (i === 0) {
+        featForward = await steps.run('forward_first', { f: lrFeats[i]! }, (ops, s) => propagateStep(ops, cfg, 'forward', s.f!));
+      } else {
+        // Mirror-extended clips reuse the backward flow of the mirrored pair, as the official forward does.
+        const flow = mirror ? flowsBackward[t - 1 - i]! : await spynet(lrs[i]!, lrs[i - 1]!);
+        featForward = await steps.run('forward', { f: lrFeats[i]!, prev: featForward!, flow },
+          (ops, s) => propagateStep(ops, cfg, 'forward', s.f!, { feat: s.prev!, flow: s.flow! }));
+      }
+      const pre = toDcnLayout(preOffsetOfficial(flows[i]!, 4));
+      const out = await steps.run('reconstruct', { lr: lrs[i]!, lrFeat: lrFeats[i]!, fb: featsBackward[i]!, ff: featForward, ref: refRelu1_1, pre },
+        (ops, s) => reconstructFrame(ops, cfg, { lr: s.lr!, lrFeat: s.lrFeat!, featBackward: s.fb!, featForward: s.ff!, refRelu1_1: s.ref!, preOffset: s.pre! }).out);
+      outs.push(out);
+      await opts.onFrame?.(i, out);
+    }
+    return outs;
+  } finally {
+    await steps.release();
+  }
+}
