@@ -5,7 +5,10 @@
 // the achieved GFLOP/s of the trainable network (forward + backward counted as 3x its forward convolutions, plus a
 // frozen teacher's forward) against a plain tfjs 3x3 conv forward + backward measured in the same process.
 // Data: ../shared/data/train when present, else generated textures. Prints one JSON document on stdout.
+// Engines: each stage runs on every engine of --engines (default tfjs,onnx) in turn, same data, same process; the
+// stage's entry has one result per engine and the samples/s ratio of each engine to tfjs.
 // Usage: npx tsx bench/train.ts [--steps N (timed steps per stage, default 4)] [--stages teacher,student,restoration]
+//        [--engines tfjs,onnx]
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -14,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { initTfjs } from '../src/training/tfjs-backend.ts';
-import { parseTrainConfig, type TrainConfig, type TrainStage } from '../src/training/config.ts';
+import { parseTrainConfig, type TrainConfig, type TrainEngine, type TrainStage } from '../src/training/config.ts';
+import { engineThreads } from '../src/training/onnx-engine/step-engine.ts';
 import { train, type StageFactory, type TrainingStage } from '../src/training/train-loop.ts';
 import { ContrastiveStage, type ContrastiveBatch } from '../src/training/stages/contrastive-stage.ts';
 import { RestorationStage, type RestorationBatch } from '../src/training/stages/restoration-stage.ts';
@@ -27,6 +31,7 @@ const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const timedSteps = Number(flag('--steps') ?? 4);
 const stages = (flag('--stages') ?? 'teacher,student,restoration').split(',') as TrainStage[];
+const engines = (flag('--engines') ?? 'tfjs,onnx').split(',') as TrainEngine[];
 const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..');
 const sharedTrain = resolve(repoRoot, '..', 'shared', 'data', 'train');
 
@@ -100,29 +105,24 @@ function plainConvGflops(): number {
   return (3 * 2 * 4 * 64 * 64 * 64 * 64 * 9) / median(times) / 1e9;
 }
 
-async function benchStage(stage: TrainStage, data: string, plainConv: number) {
-  const cfg = benchConfig(stage, data);
+async function benchStage(stage: TrainStage, engine: TrainEngine, data: string, plainConv: number) {
+  const cfg: TrainConfig = { ...benchConfig(stage, data), engine };
   const prepareSeconds: number[] = [];
   const stepSeconds: number[] = [];
   let firstBatch: unknown;
   const factory = (cfg.stage === 'restoration' ? RestorationStage.create : ContrastiveStage.create) as StageFactory<unknown>;
   const timed: StageFactory<unknown> = async (c, resume) => {
     const s = await factory(c, resume);
-    const wrapped: TrainingStage<unknown> = {
-      params: s.params,
-      prepare: async (step) => {
+    // The stage itself with a timed `prepare` (prototype wrapper: the engine still sees the stage's class).
+    const wrapped: TrainingStage<unknown> = Object.assign(Object.create(s) as TrainingStage<unknown>, {
+      prepare: async (step: number) => {
         const t0 = performance.now();
         const b = await s.prepare(step);
         prepareSeconds.push((performance.now() - t0) / 1000);
         firstBatch ??= b;
         return b;
       },
-      loss: (b, step) => s.loss(b, step),
-      critic: s.critic,
-      validate: (signal) => s.validate(signal),
-      exportModel: (path, step) => s.exportModel(path, step),
-      dispose: () => s.dispose(),
-    };
+    });
     return wrapped;
   };
   const out = mkdtempSync(join(tmpdir(), `refsr-bench-${stage}-`));
@@ -138,7 +138,7 @@ async function benchStage(stage: TrainStage, data: string, plainConv: number) {
   const flops = stepFlops(cfg, firstBatch);
   const gflops = (3 * flops.trainable + flops.frozen) / compute / 1e9;
   return {
-    stage, config: stage === 'restoration' ? 'configs/cpu-restoration.yaml' : `configs/cpu-teacher.yaml${stage === 'student' ? ' as student, frozen seeded:1 teacher' : ''}`,
+    stage, engine, ...(engine === 'onnx' ? { threads: engineThreads() } : {}), config: stage === 'restoration' ? 'configs/cpu-restoration.yaml' : `configs/cpu-teacher.yaml${stage === 'student' ? ' as student, frozen seeded:1 teacher' : ''}`,
     batch: cfg.batch, timed_steps: stepSeconds.length,
     samples_per_second: round(cfg.batch / step),
     seconds: { step: round(step), prepare: round(prepare), forward_backward_adam: round(compute) },
@@ -153,7 +153,13 @@ const tmpData = existsSync(sharedTrain) ? undefined : mkdtempSync(join(tmpdir(),
 const data = tmpData ? await generatedPhotos(tmpData) : sharedTrain;
 const plainConv = plainConvGflops();
 const results = [];
-for (const s of stages) results.push(await benchStage(s, data, plainConv));
+for (const s of stages) {
+  const byEngine: Record<string, Awaited<ReturnType<typeof benchStage>>> = {};
+  for (const e of engines) byEngine[e] = await benchStage(s, e, data, plainConv);
+  const base = byEngine.tfjs?.samples_per_second;
+  const ratios = base ? Object.fromEntries(engines.filter((e) => e !== 'tfjs').map((e) => [e, round(byEngine[e]!.samples_per_second / base, 2)])) : {};
+  results.push({ stage: s, engines: byEngine, samples_per_second_ratio_to_tfjs: ratios });
+}
 if (tmpData) rmSync(tmpData, { recursive: true, force: true });
 process.stdout.write(`${JSON.stringify({
   benchmark: 'training speed per stage',

@@ -2,7 +2,8 @@
 // and inputs: forward heads within float32 noise and every parameter gradient within 1e-4 relative (to the largest
 // gradient of that parameter), for the contrastive branch (teacher/student) and the restoration network;
 // (2) central finite differences of every backward rule the engine emits (directional derivatives along random
-// directions, float64 accumulation on the host, relative tolerance 1e-2), DeformConv's offsets and mask included.
+// directions, float64 accumulation on the host, relative tolerance 1e-2), DeformConv's offsets and mask included;
+// (3) the training loop on engine: onnx (loss curve next to tfjs, resume across engines).
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -136,4 +137,81 @@ describe('onnx engine vs tfjs engine (same weights, same batch)', () => {
     }), { out: [n, 3, 4 * h, 4 * w] }, rng);
     store.dispose();
   });
+});
+
+/**
+ * Directional finite-difference check of the engine's gradients: L(theta) = sum_k <head_k, R_k> in float64 on the
+ * host from the engine's forward; analytic <grad, v> against (L(theta + h v) - L(theta - h v)) / 2h along `dirs`
+ * random directions v over every parameter. Returns the worst relative error.
+ */
+async function fdCheck(params: Map<string, Float32Tensor>, inputs: Record<string, Float32Tensor>, build: (ops: Ops<Sym>, ins: Record<string, Sym>) => Record<string, Sym>, rng: Rng, h = 1e-3, dirs = 3): Promise<number> {
+  const graph = await TrainGraph.build((ops, ins) => build(ops, ins as Record<string, Sym>), shapesOf(inputs), { threads: 1 });
+  try {
+    const at = (p: Map<string, Float32Tensor>) => (name: string) => p.get(name)!;
+    const base = await graph.forward(inputs, at(params));
+    const r = Object.fromEntries(Object.entries(base.heads).map(([k, v]) => [k, randomTensor(rng, [...v.shape])]));
+    const loss = async (p: Map<string, Float32Tensor>) => {
+      const heads = (await graph.forward(inputs, at(p))).heads;
+      let acc = 0;
+      for (const [k, v] of Object.entries(heads)) for (let i = 0; i < v.data.length; i++) acc += v.data[i]! * r[k]!.data[i]!;
+      return acc;
+    };
+    const grads = await graph.backward(base, r);
+    assert.deepEqual([...grads.keys()].sort(), [...params.keys()].sort(), 'every parameter gets a gradient');
+    let worst = 0;
+    for (let d = 0; d < dirs; d++) {
+      const dir = new Map([...params].map(([k, v]) => [k, randomTensor(rng, [...v.shape])]));
+      let analytic = 0;
+      for (const [k, g] of grads) for (let i = 0; i < g.data.length; i++) analytic += g.data[i]! * dir.get(k)!.data[i]!;
+      const moved = (sign: number) => new Map([...params].map(([k, v]) => [k, { shape: v.shape, data: v.data.map((x, i) => x + sign * h * dir.get(k)!.data[i]!) }]));
+      const numeric = ((await loss(moved(1))) - (await loss(moved(-1)))) / (2 * h);
+      const e = Math.abs(analytic - numeric) / Math.max(Math.abs(numeric), 1e-3);
+      worst = Math.max(worst, e);
+      assert.ok(e < 1e-2, `direction ${d}: analytic ${analytic} vs finite difference ${numeric} (rel err ${e})`);
+    }
+    return worst;
+  } finally {
+    await graph.release();
+  }
+}
+
+describe('onnx engine backward rules vs finite differences', () => {
+  const rng = new Rng(21);
+  const p = (shape: number[], scale = 0.5, offset = 0) => randomTensor(rng, shape, scale, offset);
+
+  const cases: [string, Map<string, Float32Tensor>, Record<string, Float32Tensor>, (ops: Ops<Sym>, ins: Record<string, Sym>) => Record<string, Sym>][] = [
+    ['conv2d (pad 1; stride 2 with an odd input; pad 0) and bias', new Map([['w1', p([4, 3, 3, 3])], ['b1', p([4])], ['w2', p([5, 4, 3, 3])], ['b2', p([5])], ['w3', p([2, 5, 1, 1])]]), { x: p([2, 3, 7, 9], 1) },
+      (ops, ins) => {
+        const a = ops.conv2d(ins.x!, ops.param('w1', [4, 3, 3, 3]), ops.param('b1', [4]), { pad: 1 });
+        const b = ops.conv2d(a, ops.param('w2', [5, 4, 3, 3]), ops.param('b2', [5]), { pad: 1, stride: 2 });
+        return { y: ops.conv2d(b, ops.param('w3', [2, 5, 1, 1]), undefined, { pad: 0 }) };
+      }],
+    ['relu, leakyRelu, sigmoid', new Map([['a', p([2, 3, 4, 5], 1)]]), {},
+      (ops) => { const a = ops.param('a', [2, 3, 4, 5]); return { r: ops.relu(a), l: ops.leakyRelu(a, 0.1), s: ops.sigmoid(a) }; }],
+    ['add, sub, mul, div with broadcasting (per-channel, scalar)', new Map([['a', p([2, 3, 4, 5], 1)], ['c', p([1, 3, 1, 1], 0.3, 1.5)], ['s', p([], 0.2, 1)]]), {},
+      (ops) => {
+        const a = ops.param('a', [2, 3, 4, 5]);
+        const c = ops.param('c', [1, 3, 1, 1]);
+        const s = ops.param('s', []);
+        return { y: ops.div(ops.mul(ops.sub(ops.add(a, c), s), c), ops.add(c, s)), z: ops.sub(s, ops.div(a, c)) };
+      }],
+    ['concat, sliceChannels, pixelShuffle', new Map([['a', p([2, 8, 3, 4], 1)], ['b', p([2, 4, 3, 4], 1)]]), {},
+      (ops) => {
+        const cat = ops.concat([ops.param('a', [2, 8, 3, 4]), ops.param('b', [2, 4, 3, 4])], 1);
+        return { s: ops.sliceChannels(cat, 3, 10), p: ops.pixelShuffle(ops.sliceChannels(cat, 4, 12), 2) };
+      }],
+    ['maxPool2x2 (odd size), upsampleBilinear', new Map([['a', p([2, 3, 7, 9], 1)], ['b', p([2, 2, 3, 4], 1)]]), {},
+      (ops) => ({ m: ops.maxPool2x2(ops.param('a', [2, 3, 7, 9])), u: ops.upsampleBilinear(ops.param('b', [2, 2, 3, 4]), 4) })],
+    ['deformConv: offsets, mask, weight, bias (sampled map larger than the output grid, samples outside it)',
+      new Map([['off', p([2, 36, 4, 5], 2.5)], ['mk', p([2, 18, 4, 5], 1)], ['w', p([3, 4, 3, 3])], ['b', p([3])]]), { x: p([2, 4, 6, 7], 1) },
+      (ops, ins) => ({
+        y: ops.deformConv(ins.x!, ops.param('off', [2, 36, 4, 5]), ops.sigmoid(ops.param('mk', [2, 18, 4, 5])), ops.param('w', [3, 4, 3, 3]), ops.param('b', [3]), 2),
+      })],
+  ];
+  for (const [name, params, inputs, build] of cases) {
+    test(name, async (t) => {
+      const e = await fdCheck(params, inputs, build, rng);
+      t.diagnostic(`worst directional rel err ${e.toExponential(2)}`);
+    });
+  }
 });

@@ -15,6 +15,7 @@ import { learningRate, type TrainConfig } from './config.ts';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
 import type { ParamStore, WeightSource } from './param-store.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
+import { createOnnxEngine } from './onnx-engine/engine.ts';
 
 export const LOG_FILE = 'log.jsonl';
 export const MODEL_FILE = 'model.safetensors';
@@ -150,6 +151,8 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
     criticAdam.load(new Map([...saved.optimizer].filter(([k]) => isCritic(k))), saved.criticAdamSteps ?? 0);
   }
   const critic = stage.critic;
+  // `engine: onnx`: loss and gradients from ONNX Runtime (src/training/onnx-engine/); Adam and checkpoints as below.
+  const engine = cfg.engine === 'onnx' ? createOnnxEngine(cfg, stage) : undefined;
   const criticVars = () => new Map([...(critic?.params.vars ?? [])].map(([k, v]) => [CRITIC_PREFIX + k, v]));
   let step = saved?.step ?? 0;
   const resumedFrom = step;
@@ -187,7 +190,14 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
       batch = undefined;
       const lrOf = (name: string) => learningRate(cfg, name, step);
       let logs: Record<string, number> = {};
-      const lossValue = tf.tidy(() => {
+      const onnxStep = engine ? await engine.step(b, step + 1) : undefined;
+      const lossValue = onnxStep ? tf.tidy(() => {
+        logs = onnxStep.logs;
+        const grads: Record<string, tf.Tensor> = {};
+        for (const [k, g] of onnxStep.grads) grads[k] = tf.tensor(g.data, [...g.shape], 'float32');
+        adam.apply(stage.params.vars, grads, lrOf);
+        return onnxStep.loss;
+      }) : tf.tidy(() => {
         let extra: Record<string, tf.Scalar> = {};
         const { value, grads } = tf.variableGrads(() => {
           const r = stage.loss(b, step + 1);
@@ -224,6 +234,7 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
     await stage.exportModel(modelPath, step);
     return { step, finished: step >= cfg.steps, resumedFrom, modelPath };
   } finally {
+    await engine?.release();
     adam.dispose();
     criticAdam.dispose();
     await stage.dispose();

@@ -1,0 +1,26 @@
+// Owns the contract between the training loop and the ONNX engine's per-stage steps (what one step returns), the
+// engine's thread count, and its error for what it does not cover.
+
+import type { Float32Tensor } from '../../tensor/host-tensor.ts';
+
+export interface EngineStep {
+  readonly loss: number;
+  readonly logs: Record<string, number>;
+  /** Gradient of the loss for every trainable parameter the network uses (official names and layouts). */
+  readonly grads: Map<string, Float32Tensor>;
+}
+
+export interface StepEngine<B> {
+  step(batch: B, step: number): Promise<EngineStep>;
+  release(): Promise<void>;
+}
+
+export class UnsupportedByOnnxEngine extends Error {
+  constructor(message: string) { super(`${message}; use engine: tfjs`); this.name = 'UnsupportedByOnnxEngine'; }
+}
+
+/** Intra-op threads of the engine's sessions: 2 (the machine's cores), or REFSR_ENGINE_THREADS. */
+export function engineThreads(): number {
+  const env = Number(process.env.REFSR_ENGINE_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : 2;
+}
