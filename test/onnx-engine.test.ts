@@ -18,6 +18,15 @@ import { restorationNet, type RestorationConfig } from '../src/models/restoratio
 import { contrasBranch } from '../src/models/contras-extractor.ts';
 import { TrainGraph } from '../src/training/onnx-engine/train-graph.ts';
 import type { Sym } from '../src/training/onnx-engine/graph-builder.ts';
+import { UnsupportedByOnnxEngine } from '../src/training/onnx-engine/engine.ts';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { tempDir } from './support/tiny-model.ts';
+import { parseTrainConfig, type TrainEngine } from '../src/training/config.ts';
+import { train, type StageFactory } from '../src/training/train-loop.ts';
+import { ContrastiveStage } from '../src/training/stages/contrastive-stage.ts';
+import { RestorationStage } from '../src/training/stages/restoration-stage.ts';
 
 type Build = <T>(ops: Ops<T>, ins: Record<string, T>) => Record<string, T>;
 
@@ -214,4 +223,84 @@ describe('onnx engine backward rules vs finite differences', () => {
       t.diagnostic(`worst directional rel err ${e.toExponential(2)}`);
     });
   }
+});
+
+describe('training loop on engine: onnx', () => {
+  const dir = tempDir('refsr-onnx-engine-');
+  const photos = join(dir, 'photos');
+  before(async () => {
+    await initTfjs();
+    mkdirSync(photos, { recursive: true });
+    for (let i = 0; i < 4; i++) {
+      const rng = new Rng(40 + i);
+      const [w, h] = [160, 136];
+      const waves = Array.from({ length: 6 }, () => ({ fx: rng.uniform() * 0.3, fy: rng.uniform() * 0.3, p: rng.uniform() * 6, a: 20 + 30 * rng.uniform() }));
+      const data = Buffer.alloc(w * h * 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
+        let v = 128;
+        for (const s of waves) v += s.a * Math.sin(s.fx * x * (1 + 0.1 * c) + s.fy * y + s.p);
+        data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v + 10 * rng.normal())));
+      }
+      await sharp(data, { raw: { width: w, height: h, channels: 3 } }).png().toFile(join(photos, `p${i}.png`));
+    }
+  });
+
+  const teacherYaml = (stage: 'teacher' | 'student') => `stage: ${stage}
+seed: 3
+steps: 4
+batch: 2
+lr: 1.0e-4
+checkpoint_every: 1
+validate_every: 100
+degraded_input: true
+init: { std: he${stage === 'student' ? ", extractor: 'seeded:1'" : ''} }
+model: { trunk_widths: [8, 8, 16] }
+data: { train: [photos], hold_out_every: 0, crop_size: 96 }
+`;
+  const restorationYaml = (extra = '') => `stage: restoration
+seed: 1
+steps: 4
+batch: 2
+lr: 1.0e-3
+checkpoint_every: 1
+validate_every: 100
+init: { std: he, zero: [dyn_agg_restore.tail_large.2.weight], extractor: 'seeded:1' }
+model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 1, large_blocks: 1, small_aggregation: false, groups: 4, trunk_widths: [8, 8, 16] }
+${extra}data: { train: [photos], hold_out_every: 0, val_samples: 1, pairs: { lr_patch: 8, ref_size: 48 } }
+`;
+
+  const factoryOf = (stage: string) => (stage === 'restoration' ? RestorationStage.create : ContrastiveStage.create) as StageFactory<unknown>;
+  async function run(yaml: string, engine: TrainEngine, out: string, maxSteps?: number): Promise<number[]> {
+    const cfg = { ...parseTrainConfig(yaml, join(dir, 'c.yaml')), engine };
+    await train(cfg, factoryOf(cfg.stage), { outDir: join(dir, out), maxSteps });
+    return readFileSync(join(dir, out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { loss?: number })
+      .filter((l) => l.loss !== undefined).map((l) => l.loss!);
+  }
+  // Not bit-identical: Adam's first steps move every parameter by about lr whatever its gradient's size, so the
+  // float32 noise of near-zero gradient components (and a hardest negative that flips) shows up in later losses.
+  const curveDiff = (a: number[], b: number[]) => {
+    assert.equal(a.length, b.length);
+    return Math.max(...a.map((v, i) => Math.abs(v - b[i]!) / Math.abs(b[i]!)));
+  };
+
+  for (const stage of ['teacher', 'student', 'restoration'] as const) {
+    test(`${stage}: the loss curve of 4 steps matches tfjs; 2 steps on onnx resumed on tfjs give the same curve`, async (t) => {
+      const yaml = stage === 'restoration' ? restorationYaml() : teacherYaml(stage);
+      const ref = await run(yaml, 'tfjs', `${stage}-tfjs`);
+      const onnx = await run(yaml, 'onnx', `${stage}-onnx`);
+      const d = curveDiff(onnx, ref);
+      t.diagnostic(`tfjs ${ref.map((v) => v.toFixed(6)).join(' ')}; onnx ${onnx.map((v) => v.toFixed(6)).join(' ')}; max rel diff ${d.toExponential(2)}`);
+      assert.ok(d < 2e-3, `loss curves differ by ${d}`);
+      await run(yaml, 'onnx', `${stage}-mixed`, 2);
+      const mixed = await run(yaml, 'tfjs', `${stage}-mixed`);
+      const dm = curveDiff(mixed, ref);
+      t.diagnostic(`onnx 2 steps + tfjs resume: max rel diff to tfjs ${dm.toExponential(2)}`);
+      assert.ok(dm < 2e-3, `resumed curve differs by ${dm}`);
+    });
+  }
+
+  test('restoration with the GAN phase is refused with a clear error', async () => {
+    const yaml = restorationYaml('losses: { gan: 0.005, perceptual: 0.01, perceptual_layer: relu1_1, warmup: 2 }\ncritic: { ndf: 8 }\n');
+    await assert.rejects(run(yaml, 'onnx', 'gan'), (e: Error) => e instanceof UnsupportedByOnnxEngine && /use engine: tfjs/.test(e.message));
+  });
 });
