@@ -19,6 +19,10 @@ import { contrasBranch } from '../src/models/contras-extractor.ts';
 import { TrainGraph } from '../src/training/onnx-engine/train-graph.ts';
 import type { Sym } from '../src/training/onnx-engine/graph-builder.ts';
 import { UnsupportedByOnnxEngine } from '../src/training/onnx-engine/engine.ts';
+import { TripletHead } from '../src/training/onnx-engine/triplet-head.ts';
+import { contrastiveLoss } from '../src/training/losses/contrastive.ts';
+import { contrasSample, drawPair } from '../src/training/data/homography.ts';
+import { rgbImage } from '../src/image/rgb-image.ts';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -183,6 +187,46 @@ async function fdCheck(params: Map<string, Float32Tensor>, inputs: Record<string
     await graph.release();
   }
 }
+
+describe('teacher loss head (TripletHead) vs the tfjs contrastive loss', () => {
+  before(async () => { await initTfjs(); });
+
+  test('loss, logged distances and both feature gradients on real homography pairs', async (t) => {
+    const rng = new Rng(8);
+    const s = 64;
+    const n = 3;
+    const coords = Array.from({ length: n }, () => {
+      const img = rgbImage(s, s, Uint8Array.from({ length: s * s * 3 }, () => rng.int(256)));
+      const opts = { perturbRange: [0, 6] as const, window: s };
+      return { data: contrasSample(img, drawPair(rng, s, s, opts), opts).transformedCoordinate, width: s };
+    });
+    const f1 = randomTensor(rng, [n, 16, s / 4, s / 4]);
+    const f2 = randomTensor(rng, [n, 16, s / 4, s / 4]);
+    const opts = { margin: 1, safeRadius: 4, minCorrespondences: 32 };
+    const ref = inScope(() => {
+      let logs = { pos: 0, neg: 0 };
+      const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => {
+        const r = contrastiveLoss({ feat1: a, feat2: b, coords }, opts);
+        logs = { pos: r.posDist.dataSync()[0]!, neg: r.negDist.dataSync()[0]! };
+        return r.loss;
+      })([fromNCHW(f1), fromNCHW(f2)]);
+      return { loss: value.dataSync()[0]!, ...logs, d1: toNCHW(grads[0]!), d2: toNCHW(grads[1]!) };
+    });
+    const head = new TripletHead(1);
+    try {
+      const r = await head.lossAndGrads(f1, f2, coords, opts);
+      const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+      t.diagnostic(`loss ${r.loss} vs ${ref.loss}; pos ${r.posDist} vs ${ref.pos}; neg ${r.negDist} vs ${ref.neg}`);
+      for (const [a, b] of [[r.loss, ref.loss], [r.posDist, ref.pos], [r.negDist, ref.neg]] as const) assert.ok(rel(a, b) < 1e-5, `${a} vs ${b}`);
+      const e1 = relErr(r.dFeat1, ref.d1);
+      const e2 = relErr(r.dFeat2, ref.d2);
+      t.diagnostic(`gradient rel err feat1 ${e1.toExponential(2)}, feat2 ${e2.toExponential(2)}`);
+      assert.ok(e1 < 1e-4 && e2 < 1e-4, `gradients differ: ${e1}, ${e2}`);
+    } finally {
+      await head.release();
+    }
+  });
+});
 
 describe('onnx engine backward rules vs finite differences', () => {
   const rng = new Rng(21);

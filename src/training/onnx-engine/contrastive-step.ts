@@ -1,7 +1,8 @@
 // Owns the teacher and student steps on the ONNX engine: both ContrasExtractorSep branches (forward + backward) on
 // ONNX Runtime, the frozen teacher's branches (student) as a forward-only graph, and the contrastive loss in
-// between on tfjs (the same loss code as the tfjs engine; its inputs are two small feature maps), whose gradients
-// w.r.t. the two features are fed back into the backward graph.
+// between, whose gradients w.r.t. the two features are fed back into the backward graph. The teacher's triplet loss
+// is the TripletHead (similarities on ONNX Runtime, the rest on the host); the student's loss (triplet + KL
+// distillation) runs on tfjs, the same loss code as the tfjs engine.
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from '../config.ts';
@@ -13,9 +14,11 @@ import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 import { TrainGraph, type Network } from './train-graph.ts';
 import { paramValues } from './param-values.ts';
 import { engineThreads, type EngineStep, type StepEngine } from './step-engine.ts';
+import { TripletHead } from './triplet-head.ts';
 
 export class ContrastiveStep implements StepEngine<ContrastiveBatch> {
   private graphs = new Map<string, Promise<TrainGraph>>();
+  private readonly triplet = new TripletHead(engineThreads());
 
   constructor(private readonly cfg: TrainConfig, private readonly stage: ContrastiveStage) {}
 
@@ -40,6 +43,11 @@ export class ContrastiveStep implements StepEngine<ContrastiveBatch> {
       teacher = (await tg.forward({ in1: b.teacherIn1, in2: b.in2 }, paramValues(this.stage.teacher))).heads;
     }
     const l = this.cfg.losses;
+    if (!teacher) {
+      const r = await this.triplet.lossAndGrads(pass.heads.feat1!, pass.heads.feat2!, b.coords, { margin: l.margin, safeRadius: l.safeRadius });
+      const grads = await student.backward(pass, { feat1: r.dFeat1, feat2: r.dFeat2 });
+      return { loss: r.loss, logs: { pos_dist: r.posDist, neg_dist: r.negDist }, grads };
+    }
     const head = inScope(() => {
       const f1 = fromNCHW(pass.heads.feat1!);
       const f2 = fromNCHW(pass.heads.feat2!);
@@ -59,5 +67,6 @@ export class ContrastiveStep implements StepEngine<ContrastiveBatch> {
   async release(): Promise<void> {
     for (const g of this.graphs.values()) await (await g).release();
     this.graphs.clear();
+    await this.triplet.release();
   }
 }
