@@ -260,6 +260,9 @@ describe('onnx engine backward rules vs finite differences', () => {
       (ops, ins) => ({
         y: ops.deformConv(ins.x!, ops.param('off', [2, 36, 4, 5]), ops.sigmoid(ops.param('mk', [2, 18, 4, 5])), ops.param('w', [3, 4, 3, 3]), ops.param('b', [3]), 2),
       })],
+    ['deformConv w.r.t. the sampled map as well (host im2col backward scatters into x)',
+      new Map([['x', p([1, 4, 5, 6], 1)], ['off', p([1, 36, 5, 6], 2)], ['w', p([2, 4, 3, 3])]]), { mk: p([1, 18, 5, 6], 1) },
+      (ops, ins) => ({ y: ops.deformConv(ops.param('x', [1, 4, 5, 6]), ops.param('off', [1, 36, 5, 6]), ops.sigmoid(ins.mk!), ops.param('w', [2, 4, 3, 3]), undefined, 2) })],
   ];
   for (const [name, params, inputs, build] of cases) {
     test(name, async (t) => {

@@ -1,4 +1,4 @@
-// Owns the adjoint of each recorded op (except the deformable conv, in deform-conv.ts) as ONNX nodes of the
+// Owns the adjoint of each recorded graph op (the deformable im2col is a host op: deform-im2col.ts) as ONNX nodes of the
 // backward graph: given the tape entry and the gradient dY of its output, the gradients of the inputs that need
 // one. Forward values are read through `saved` (which routes them from the forward graph). Rules:
 //   conv2d      dX = ConvTranspose(dY, W); dW = Conv(X^T, dY^T) over the batch axis (channels as batch);
@@ -6,7 +6,7 @@
 //   relu        dY where y > 0 (tfjs's step(x): 0 at x = 0); leakyRelu: dY where y > 0, else slope * dY
 //   sigmoid     dY y (1 - y)
 //   add/sub/mul/div  the usual, summed back over broadcast axes
-//   concat / sliceChannels  slices of dY / dY zero-padded back to the full channel range
+//   concat / sliceChannels  slices of dY / dY zero-padded back to the full channel range; reshape: reshaped back
 //   pixelShuffle  the inverse CRD permutation (reshape, transpose, reshape)
 //   maxPool2x2  dY routed to the positions equal to their window's max (ties only arise at 0 after a ReLU,
 //               whose own gradient is 0 there)
@@ -14,7 +14,6 @@
 
 import type { GraphBuilder, Sym } from './graph-builder.ts';
 import type { TapeEntry } from './tape-ops.ts';
-import { deformConvBackward } from './deform-conv.ts';
 
 export type Saved = (s: Sym) => Sym;
 export type Need = (s: Sym) => boolean;
@@ -77,8 +76,9 @@ export function backwardRule(b: GraphBuilder, e: TapeEntry, dY: Sym, saved: Save
       if (e.b && need(e.b)) out.push([e.b, b.reduceSum(dY, [0, 2, 3], false)]);
       return out;
     }
-    case 'deformConv':
-      return deformConvBackward(b, e, dY, saved, need);
+    case 'reshape':
+      out.push([e.x, b.reshape(dY, e.x.shape)]);
+      return out;
     case 'relu': {
       const pos = b.node('Greater', [saved(e.y), b.scalar(0)], e.y.shape);
       out.push([e.x, b.node('Where', [pos, dY, b.scalar(0)], dY.shape)]);
