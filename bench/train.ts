@@ -134,9 +134,9 @@ async function benchStage(stage: TrainStage, engine: TrainEngine, data: string, 
   // Step 1 runs the batch prepared before the loop (and warms kernels up); later steps prepare their own batch.
   const step = median(stepSeconds);
   const prepare = median(prepareSeconds.slice(1));
-  // engine: onnx prepares the next batch while ONNX Runtime computes, so its step time already hides (most of)
-  // the preparation: its compute time is the whole step (a lower bound on GFLOP/s).
-  const overlapped = engine === 'onnx';
+  // engine: onnx prepares the next contrastive batch while ONNX Runtime computes, so its step time already hides
+  // (most of) the preparation: its compute time is then the whole step (a lower bound on GFLOP/s).
+  const overlapped = engine === 'onnx' && stage !== 'restoration';
   const compute = overlapped ? step : step - prepare;
   const flops = stepFlops(cfg, firstBatch);
   const gflops = (3 * flops.trainable + flops.frozen) / compute / 1e9;

@@ -194,7 +194,7 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
       const lrOf = (name: string) => learningRate(cfg, name, step);
       let logs: Record<string, number> = {};
       const pending = engine?.step(b, step + 1);
-      if (pending && step + 1 < stopAt) {
+      if (pending && engine?.overlapPrepare && step + 1 < stopAt) {
         next = stage.prepare(step + 1);
         next.catch(() => {}); // awaited next iteration; a failing step must not leave it unhandled
       }

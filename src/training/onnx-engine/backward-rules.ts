@@ -1,7 +1,7 @@
 // Owns the adjoint of each recorded graph op (the deformable im2col is a host op: deform-im2col.ts) as ONNX nodes of the
 // backward graph: given the tape entry and the gradient dY of its output, the gradients of the inputs that need
 // one. Forward values are read through `saved` (which routes them from the forward graph). Rules:
-//   conv2d      dX = ConvTranspose(dY, W); dW = Conv(X^T, dY^T) over the batch axis (channels as batch);
+//   conv2d      dX = ConvTranspose(dY, W); dW one MatMul per kernel tap (dY against the shifted input window);
 //               db = sum dY
 //   relu        dY where y > 0 (tfjs's step(x): 0 at x = 0); leakyRelu: dY where y > 0, else slope * dY
 //   sigmoid     dY y (1 - y)
@@ -64,14 +64,21 @@ export function backwardRule(b: GraphBuilder, e: TapeEntry, dY: Sym, saved: Save
         })]);
       }
       if (need(e.w)) {
-        const xt = b.transpose(saved(e.x), [1, 0, 2, 3]);
-        const dyt = b.transpose(dY, [1, 0, 2, 3]);
-        const fh = h + 2 * p - s * (oh - 1);
-        const fw = w + 2 * p - s * (ow - 1);
-        let dwt = b.node('Conv', [xt, dyt], [c, o, fh, fw], { kernel_shape: [oh, ow], pads: [p, p, p, p], dilations: [s, s] });
-        if (fh !== kh || fw !== kw) dwt = b.slice(dwt, [2, 3], [0, 0], [kh, kw]);
-        out.push([e.w, b.transpose(dwt, [1, 0, 2, 3])]);
-        void n;
+        // One GEMM per tap: dW[:, :, i, j] = dY [O, N*oh*ow] . X_ij^T, X_ij the (strided) window of the padded input
+        // at tap (i, j). Measured 3-4x faster than Conv(X^T, dY^T) on this machine (32-64 channels, 48-96 px).
+        let xt = b.transpose(saved(e.x), [1, 0, 2, 3]);
+        if (p > 0) xt = b.node('Pad', [xt, b.ints([0, 0, p, p, 0, 0, p, p])], [c, n, h + 2 * p, w + 2 * p]);
+        const m = n * oh * ow;
+        const dy2 = b.reshape(b.transpose(dY, [1, 0, 2, 3]), [o, m]);
+        const taps: Sym[] = [];
+        for (let i = 0; i < kh; i++) {
+          for (let j = 0; j < kw; j++) {
+            const win = kh === 1 && kw === 1 && s === 1 && p === 0 ? xt : b.slice(xt, [2, 3], [i, j], [i + s * (oh - 1) + 1, j + s * (ow - 1) + 1], [s, s]);
+            const cols = b.transpose(b.reshape(win, [c, m]), [1, 0]);
+            taps.push(b.reshape(b.node('MatMul', [dy2, cols], [o, c]), [o, c, 1]));
+          }
+        }
+        out.push([e.w, b.reshape(taps.length === 1 ? taps[0]! : b.concat(taps, 2), e.w.shape)]);
       }
       if (e.b && need(e.b)) out.push([e.b, b.reduceSum(dY, [0, 2, 3], false)]);
       return out;

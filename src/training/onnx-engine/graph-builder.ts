@@ -80,10 +80,10 @@ export class GraphBuilder {
     return this.node('ReduceSum', [x, this.ints(axes)], shape, { keepdims: keepdims ? 1 : 0 });
   }
 
-  slice(x: Sym, axes: readonly number[], starts: readonly number[], ends: readonly number[]): Sym {
+  slice(x: Sym, axes: readonly number[], starts: readonly number[], ends: readonly number[], steps?: readonly number[]): Sym {
     const shape = [...x.shape];
-    axes.forEach((a, i) => { shape[a] = ends[i]! - starts[i]!; });
-    return this.node('Slice', [x, this.ints(starts), this.ints(ends), this.ints(axes)], shape);
+    axes.forEach((a, i) => { shape[a] = Math.ceil((ends[i]! - starts[i]!) / (steps?.[i] ?? 1)); });
+    return this.node('Slice', [x, this.ints(starts), this.ints(ends), this.ints(axes), ...(steps ? [this.ints(steps)] : [])], shape);
   }
 
   concat(xs: readonly Sym[], axis: number): Sym {
