@@ -30,3 +30,8 @@ export function engineThreads(): number {
   const env = Number(process.env.REFSR_ENGINE_THREADS);
   return Number.isInteger(env) && env > 0 ? env : 2;
 }
+
+/** Whether the engine's ORT threads spin-wait between runs: no, unless REFSR_ENGINE_SPIN=1 (for measurements). */
+export function spinEnabled(): boolean {
+  return process.env.REFSR_ENGINE_SPIN === '1';
+}

@@ -6,6 +6,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { OrtGraph } from '../../graph/ort-session.ts';
+import { spinEnabled } from './step-engine.ts';
 import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 import { TapeOps, type HostEntry } from './tape-ops.ts';
 import { buildBackward, GRAD_PREFIX, gradOutputName, type BackwardPlan } from './backward.ts';
@@ -57,7 +58,7 @@ export class TrainGraph {
     for (const h of Object.values(heads)) ops.expose(h);
     const plan = opts.forwardOnly ? undefined : buildBackward(ops, Object.values(heads));
     const threads = opts.threads ?? 2;
-    const session = async (b: GraphBuilder, name: string) => OrtGraph.create(b.model.encode(name), { threads });
+    const session = async (b: GraphBuilder, name: string) => OrtGraph.create(b.model.encode(name), { threads, spin: spinEnabled() });
     const fwd: (Segment | undefined)[] = [];
     for (const [j, b] of ops.segments.entries()) fwd.push(b.outputs.size ? { b, graph: await session(b, `refsr_forward_${j}`) } : undefined);
     const bwd: (Segment & { outputs: readonly string[] } | undefined)[] = [];

@@ -8,6 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import { OnnxModel } from '../../graph/onnx-model.ts';
 import { OrtGraph } from '../../graph/ort-session.ts';
+import { spinEnabled } from './step-engine.ts';
 import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 import { correspondenceTargets, type CorrespondenceOptions, type CorrespondenceTargets } from '../losses/correspondence-targets.ts';
 
@@ -80,7 +81,7 @@ export class TripletHead {
       m.addNode({ op: 'MatMul', inputs: ['d', 'at'], outputs: ['s12'] });
       m.addOutput('s21', [n, p, q]);
       m.addOutput('s12', [n, p, p]);
-      s = OrtGraph.create(m.encode('triplet_similarity'), { threads: this.threads });
+      s = OrtGraph.create(m.encode('triplet_similarity'), { threads: this.threads, spin: spinEnabled() });
       this.sessions.set(key, s);
     }
     return s;
