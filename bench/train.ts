@@ -5,10 +5,12 @@
 // the achieved GFLOP/s of the trainable network (forward + backward counted as 3x its forward convolutions, plus a
 // frozen teacher's forward) against a plain tfjs 3x3 conv forward + backward measured in the same process.
 // Data: ../shared/data/train when present, else generated textures. Prints one JSON document on stdout.
-// Engines: each stage runs on every engine of --engines (default tfjs,onnx) in turn, same data, same process; the
-// stage's entry has one result per engine and the samples/s ratio of each engine to tfjs.
-// Usage: npx tsx bench/train.ts [--steps N (timed steps per stage, default 4)] [--stages teacher,student,restoration]
-//        [--engines tfjs,onnx]
+// Engines: each stage runs on every engine of --engines (default tfjs,onnx) in turn, same data, same process, and
+// that --rounds times (default 1) alternating engines, so a machine whose load drifts (other jobs on the cores)
+// weighs on both alike; medians are over all rounds' timed steps. The stage's entry has one result per engine,
+// the CPU seconds per step (process.cpuUsage: user + system of every thread) and the ratios of each engine to tfjs.
+// Usage: npx tsx bench/train.ts [--steps N (timed steps per stage and round, default 4)] [--rounds R]
+//        [--stages teacher,student,restoration] [--engines tfjs,onnx]
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -32,6 +34,7 @@ const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? a
 const timedSteps = Number(flag('--steps') ?? 4);
 const stages = (flag('--stages') ?? 'teacher,student,restoration').split(',') as TrainStage[];
 const engines = (flag('--engines') ?? 'tfjs,onnx').split(',') as TrainEngine[];
+const rounds = Number(flag('--rounds') ?? 1);
 const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..');
 const sharedTrain = resolve(repoRoot, '..', 'shared', 'data', 'train');
 
@@ -105,10 +108,12 @@ function plainConvGflops(): number {
   return (3 * 2 * 4 * 64 * 64 * 64 * 64 * 9) / median(times) / 1e9;
 }
 
-async function benchStage(stage: TrainStage, engine: TrainEngine, data: string, plainConv: number) {
+interface Samples { prepareSeconds: number[]; stepSeconds: number[]; cpuSeconds: number[]; firstBatch?: unknown }
+
+/** One training run of `stage` on `engine`; appends its timings to `acc`. */
+async function runStage(stage: TrainStage, engine: TrainEngine, data: string, acc: Samples): Promise<void> {
   const cfg: TrainConfig = { ...benchConfig(stage, data), engine };
   const prepareSeconds: number[] = [];
-  const stepSeconds: number[] = [];
   let firstBatch: unknown;
   const factory = (cfg.stage === 'restoration' ? RestorationStage.create : ContrastiveStage.create) as StageFactory<unknown>;
   const timed: StageFactory<unknown> = async (c, resume) => {
@@ -126,24 +131,41 @@ async function benchStage(stage: TrainStage, engine: TrainEngine, data: string, 
     return wrapped;
   };
   const out = mkdtempSync(join(tmpdir(), `refsr-bench-${stage}-`));
+  let cpu = process.cpuUsage();
   try {
-    await train(cfg, timed, { outDir: out, restart: true, events: { onStep: (i) => { if (i.step > 1) stepSeconds.push(i.secondsPerStep); } } });
+    await train(cfg, timed, {
+      outDir: out, restart: true, events: {
+        onStep: (i) => {
+          const c = process.cpuUsage(cpu);
+          cpu = process.cpuUsage();
+          if (i.step > 1) { acc.stepSeconds.push(i.secondsPerStep); acc.cpuSeconds.push((c.user + c.system) / 1e6); }
+        },
+      },
+    });
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+  acc.prepareSeconds.push(...prepareSeconds.slice(1));
+  acc.firstBatch ??= firstBatch;
+}
+
+function summarize(stage: TrainStage, engine: TrainEngine, data: string, plainConv: number, acc: Samples) {
+  const cfg = benchConfig(stage, data);
+  const { stepSeconds } = acc;
   // Step 1 runs the batch prepared before the loop (and warms kernels up); later steps prepare their own batch.
   const step = median(stepSeconds);
-  const prepare = median(prepareSeconds.slice(1));
+  const prepare = median(acc.prepareSeconds);
   // engine: onnx prepares the next contrastive batch while ONNX Runtime computes, so its step time already hides
   // (most of) the preparation: its compute time is then the whole step (a lower bound on GFLOP/s).
   const overlapped = engine === 'onnx' && stage !== 'restoration';
   const compute = overlapped ? step : step - prepare;
-  const flops = stepFlops(cfg, firstBatch);
+  const flops = stepFlops(cfg, acc.firstBatch);
   const gflops = (3 * flops.trainable + flops.frozen) / compute / 1e9;
   return {
     stage, engine, ...(engine === 'onnx' ? { threads: engineThreads() } : {}), config: stage === 'restoration' ? 'configs/cpu-restoration.yaml' : `configs/cpu-teacher.yaml${stage === 'student' ? ' as student, frozen seeded:1 teacher' : ''}`,
     batch: cfg.batch, timed_steps: stepSeconds.length,
     samples_per_second: round(cfg.batch / step),
+    cpu_seconds_per_step: round(median(acc.cpuSeconds)),
     seconds: { step: round(step), prepare: round(prepare), ...(overlapped ? { prepare_overlapped: true } : {}), forward_backward_adam: round(compute) },
     gflop_per_step: { trainable_forward: round(flops.trainable / 1e9), frozen_forward: round(flops.frozen / 1e9), counted: round((3 * flops.trainable + flops.frozen) / 1e9) },
     gflops_achieved: round(gflops, 2),
@@ -157,11 +179,16 @@ const data = tmpData ? await generatedPhotos(tmpData) : sharedTrain;
 const plainConv = plainConvGflops();
 const results = [];
 for (const s of stages) {
-  const byEngine: Record<string, Awaited<ReturnType<typeof benchStage>>> = {};
-  for (const e of engines) byEngine[e] = await benchStage(s, e, data, plainConv);
-  const base = byEngine.tfjs?.samples_per_second;
-  const ratios = base ? Object.fromEntries(engines.filter((e) => e !== 'tfjs').map((e) => [e, round(byEngine[e]!.samples_per_second / base, 2)])) : {};
-  results.push({ stage: s, engines: byEngine, samples_per_second_ratio_to_tfjs: ratios });
+  const acc = Object.fromEntries(engines.map((e) => [e, { prepareSeconds: [], stepSeconds: [], cpuSeconds: [] } as Samples]));
+  for (let r = 0; r < rounds; r++) for (const e of engines) await runStage(s, e, data, acc[e]!);
+  const byEngine = Object.fromEntries(engines.map((e) => [e, summarize(s, e, data, plainConv, acc[e]!)]));
+  const base = byEngine.tfjs;
+  const others = engines.filter((e) => e !== 'tfjs');
+  results.push({
+    stage: s, rounds, engines: byEngine,
+    samples_per_second_ratio_to_tfjs: base ? Object.fromEntries(others.map((e) => [e, round(byEngine[e]!.samples_per_second / base.samples_per_second, 2)])) : {},
+    cpu_seconds_per_step_ratio_tfjs_to: base ? Object.fromEntries(others.map((e) => [e, round(base.cpu_seconds_per_step / byEngine[e]!.cpu_seconds_per_step, 2)])) : {},
+  });
 }
 if (tmpData) rmSync(tmpData, { recursive: true, force: true });
 process.stdout.write(`${JSON.stringify({
