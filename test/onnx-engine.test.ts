@@ -23,6 +23,11 @@ import { TripletHead } from '../src/training/onnx-engine/triplet-head.ts';
 import { contrastiveLoss } from '../src/training/losses/contrastive.ts';
 import { contrasSample, drawPair } from '../src/training/data/homography.ts';
 import { rgbImage } from '../src/image/rgb-image.ts';
+import { l1Head } from '../src/training/onnx-engine/l1-head.ts';
+import { GoldenCase } from '../src/golden/case-files.ts';
+import { checkScalar } from '../src/golden/tolerance.ts';
+import { transformedCoordinates } from '../src/training/data/homography.ts';
+import { goldenDir, goldenSkip } from './support/shared.ts';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -222,6 +227,29 @@ describe('teacher loss head (TripletHead) vs the tfjs contrastive loss', () => {
       const e2 = relErr(r.dFeat2, ref.d2);
       t.diagnostic(`gradient rel err feat1 ${e1.toExponential(2)}, feat2 ${e2.toExponential(2)}`);
       assert.ok(e1 < 1e-4 && e2 < 1e-4, `gradients differ: ${e1}, ${e2}`);
+    } finally {
+      await head.release();
+    }
+  });
+});
+
+describe('golden losses through the onnx engine heads', { skip: goldenSkip }, () => {
+  test('teacher triplet loss (TripletHead) and L1 (l1Head) match the reference', async (t) => {
+    const c = await GoldenCase.open(join(goldenDir, 'losses'));
+    const h = await GoldenCase.open(join(goldenDir, 'homography'));
+    const [height, width] = h.entry('transformed_coordinate').shape as [number, number];
+    const hinv = (h.json as { H_inverse_float64?: number[][] }).H_inverse_float64;
+    const coords = { data: hinv ? transformedCoordinates(Float64Array.from(hinv.flat()), width, height) : (await h.f32('transformed_coordinate')).data, width };
+    const head = new TripletHead(1);
+    try {
+      const r = await head.lossAndGrads(await c.f32('feat1'), await c.f32('feat2'), [coords]);
+      const l1 = l1Head(await c.f32('fake'), await c.f32('real')).l1;
+      for (const [name, ours] of [['teacher_loss', r.loss], ['teacher_pos_dist', r.posDist], ['teacher_neg_dist', r.negDist], ['l1', l1]] as const) {
+        const s = c.scalar(name);
+        const check = checkScalar(c.name, name, ours, s.value, s.tolerance);
+        t.diagnostic(`${name}: ${ours} vs golden ${s.value} (error ${check.error.toExponential(2)}, bound ${check.bound})`);
+        assert.ok(check.pass, `${name}: ${ours} vs golden ${s.value}`);
+      }
     } finally {
       await head.release();
     }

@@ -10,6 +10,7 @@ import { TrainGraph, type Network } from './train-graph.ts';
 import { paramValues } from './param-values.ts';
 import { engineThreads, type EngineStep, type StepEngine } from './step-engine.ts';
 import type { Float32Tensor } from '../../tensor/host-tensor.ts';
+import { l1Head } from './l1-head.ts';
 
 const LEVELS = ['relu3_1', 'relu2_1', 'relu1_1'] as const;
 
@@ -50,21 +51,9 @@ export class RestorationStep implements StepEngine<RestorationBatch> {
     const inputs = this.inputs(b);
     const graph = await this.graph(inputs);
     const pass = await graph.forward(inputs, paramValues(this.stage.params));
-    const out = pass.heads.out!;
-    const gt = b.gt.data;
-    const n = out.data.length;
-    if (b.gt.data.length !== n) throw new Error(`restoration: output has ${n} values, ground truth ${b.gt.data.length}`);
-    const w = this.cfg.losses.l1;
-    const grad = new Float32Array(n);
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      const d = out.data[i]! - gt[i]!;
-      sum += Math.abs(d);
-      grad[i] = d > 0 ? w / n : d < 0 ? -w / n : 0;
-    }
-    const l1 = sum / n;
-    const grads = await graph.backward(pass, { out: { shape: out.shape, data: grad } });
-    return { loss: w * l1, logs: { l1 }, grads };
+    const head = l1Head(pass.heads.out!, b.gt, this.cfg.losses.l1);
+    const grads = await graph.backward(pass, { out: head.dOut });
+    return { loss: head.loss, logs: { l1: head.l1 }, grads };
   }
 
   async release(): Promise<void> {
