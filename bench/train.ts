@@ -155,10 +155,7 @@ function summarize(stage: TrainStage, engine: TrainEngine, data: string, plainCo
   // Step 1 runs the batch prepared before the loop (and warms kernels up); later steps prepare their own batch.
   const step = median(stepSeconds);
   const prepare = median(acc.prepareSeconds);
-  // engine: onnx prepares the next contrastive batch while ONNX Runtime computes, so its step time already hides
-  // (most of) the preparation: its compute time is then the whole step (a lower bound on GFLOP/s).
-  const overlapped = engine === 'onnx' && stage !== 'restoration';
-  const compute = overlapped ? step : step - prepare;
+  const compute = step - prepare;
   const flops = stepFlops(cfg, acc.firstBatch);
   const gflops = (3 * flops.trainable + flops.frozen) / compute / 1e9;
   return {
@@ -166,7 +163,7 @@ function summarize(stage: TrainStage, engine: TrainEngine, data: string, plainCo
     batch: cfg.batch, timed_steps: stepSeconds.length,
     samples_per_second: round(cfg.batch / step),
     cpu_seconds_per_step: round(median(acc.cpuSeconds)),
-    seconds: { step: round(step), prepare: round(prepare), ...(overlapped ? { prepare_overlapped: true } : {}), forward_backward_adam: round(compute) },
+    seconds: { step: round(step), prepare: round(prepare), forward_backward_adam: round(compute) },
     gflop_per_step: { trainable_forward: round(flops.trainable / 1e9), frozen_forward: round(flops.frozen / 1e9), counted: round((3 * flops.trainable + flops.frozen) / 1e9) },
     gflops_achieved: round(gflops, 2),
     ratio_to_plain_conv: round(gflops / plainConv, 2),

@@ -180,25 +180,17 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
 
     const stopAt = Math.min(cfg.steps, opts.maxSteps !== undefined ? step + opts.maxSteps : cfg.steps);
     let batch: B | undefined = first;
-    /** The next step's batch, prepared while ONNX Runtime computes this one (engine: onnx). */
-    let next: Promise<B> | undefined;
     while (step < stopAt) {
       if (opts.signal?.aborted) {
         await checkpoint();
         opts.signal.throwIfAborted();
       }
       const t0 = performance.now();
-      const b: B = batch ?? (await (next ?? stage.prepare(step)));
+      const b: B = batch ?? (await stage.prepare(step));
       batch = undefined;
-      next = undefined;
       const lrOf = (name: string) => learningRate(cfg, name, step);
       let logs: Record<string, number> = {};
-      const pending = engine?.step(b, step + 1);
-      if (pending && engine?.overlapPrepare && step + 1 < stopAt) {
-        next = stage.prepare(step + 1);
-        next.catch(() => {}); // awaited next iteration; a failing step must not leave it unhandled
-      }
-      const onnxStep = pending ? await pending : undefined;
+      const onnxStep = engine ? await engine.step(b, step + 1) : undefined;
       const lossValue = onnxStep ? tf.tidy(() => {
         logs = onnxStep.logs;
         const grads: Record<string, tf.Tensor> = {};

@@ -18,7 +18,6 @@ import { TripletHead } from './triplet-head.ts';
 
 export class ContrastiveStep implements StepEngine<ContrastiveBatch> {
   private graphs = new Map<string, Promise<TrainGraph>>();
-  readonly overlapPrepare = true;
   private readonly triplet = new TripletHead(engineThreads());
 
   constructor(private readonly cfg: TrainConfig, private readonly stage: ContrastiveStage) {}

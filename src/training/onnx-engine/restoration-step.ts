@@ -16,7 +16,6 @@ const LEVELS = ['relu3_1', 'relu2_1', 'relu1_1'] as const;
 
 export class RestorationStep implements StepEngine<RestorationBatch> {
   private graphs = new Map<string, Promise<TrainGraph>>();
-  readonly overlapPrepare = false;
 
   constructor(private readonly cfg: TrainConfig, private readonly stage: RestorationStage) {}
 

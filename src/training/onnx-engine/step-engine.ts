@@ -11,12 +11,6 @@ export interface EngineStep {
 }
 
 export interface StepEngine<B> {
-  /**
-   * Whether the loop may prepare the next batch while this engine computes: yes when preparation is plain JS
-   * (contrastive data); no when it runs ONNX Runtime sessions itself (restoration's frozen half), whose thread pools
-   * then fight the engine's for the two cores (measured: a 2.9 s restoration step became 5.8 s).
-   */
-  readonly overlapPrepare: boolean;
   step(batch: B, step: number): Promise<EngineStep>;
   release(): Promise<void>;
 }

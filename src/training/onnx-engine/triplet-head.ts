@@ -125,6 +125,8 @@ export class TripletHead {
     const s21 = r.s21!.data as Float32Array;
     const s12 = r.s12!.data as Float32Array;
 
+    const vals1 = new Float32Array(q);
+    const vals2 = new Float32Array(p);
     const dFeat1 = new Float32Array(feat1.data.length);
     const dFeat2 = new Float32Array(feat2.data.length);
     let loss = 0;
@@ -144,15 +146,22 @@ export class TripletHead {
         let dot = 0;
         for (let ch = 0; ch < c; ch++) dot += u1[d1Row + ch]! * d2[i * c + ch]!;
         const pos = 2 - 2 * dot;
-        // Hardest negatives, float32 values as the tfjs loss forms them: 2 - 2 s + 10 (1 - outside).
+        // Hardest negatives, float32 values as the tfjs loss forms them: 2 - 2 s, then + 10 (1 - outside) (each
+        // store into the Float32Array rounds as tfjs's float32 ops do).
         const row1 = s21.subarray((b * p + i) * q, (b * p + i + 1) * q);
         const row2 = s12.subarray((b * p + i) * p, (b * p + i) * p + k);
-        const val1 = (j: number) => Math.fround(Math.fround(2 - Math.fround(2 * row1[j]!)) + 10 * (1 - t.outsideRadius1[i * q + j]!));
-        const val2 = (j: number) => Math.fround(Math.fround(2 - Math.fround(2 * row2[j]!)) + 10 * (1 - t.outsideRadius2[i * k + j]!));
         let neg1 = Infinity;
-        for (let j = 0; j < q; j++) neg1 = Math.min(neg1, val1(j));
+        for (let j = 0; j < q; j++) {
+          vals1[j] = 2 - 2 * row1[j]!;
+          vals1[j] = vals1[j]! + 10 * (1 - t.outsideRadius1[i * q + j]!);
+          if (vals1[j]! < neg1) neg1 = vals1[j]!;
+        }
         let neg2 = Infinity;
-        for (let j = 0; j < k; j++) neg2 = Math.min(neg2, val2(j));
+        for (let j = 0; j < k; j++) {
+          vals2[j] = 2 - 2 * row2[j]!;
+          vals2[j] = vals2[j]! + 10 * (1 - t.outsideRadius2[i * k + j]!);
+          if (vals2[j]! < neg2) neg2 = vals2[j]!;
+        }
         const hardest = Math.min(neg1, neg2);
         const li = margin + pos - hardest;
         itemLoss += Math.max(li, 0);
@@ -167,7 +176,7 @@ export class TripletHead {
         // d hardest = -cw, to neg1 when neg1 <= neg2 (tf.minimum), then to every column at the row minimum.
         if (neg1 <= neg2) {
           for (let j = 0; j < q; j++) {
-            if (val1(j) !== neg1) continue;
+            if (vals1[j] !== neg1) continue;
             for (let ch = 0; ch < c; ch++) {
               gd2[i * c + ch] += 2 * cw * u1[j * c + ch]!;
               gu1[j * c + ch] += 2 * cw * d2[i * c + ch]!;
@@ -175,9 +184,7 @@ export class TripletHead {
           }
         } else {
           for (let j = 0; j < k; j++) {
-            if (val2(j) !== neg2) continue;
-            const jRow = t.ids[j]! * c;
-            void jRow;
+            if (vals2[j] !== neg2) continue;
             for (let ch = 0; ch < c; ch++) {
               gu1[d1Row + ch] += 2 * cw * d2[j * c + ch]!;
               gd2[j * c + ch] += 2 * cw * u1[d1Row + ch]!;
