@@ -155,7 +155,10 @@ function summarize(stage: TrainStage, engine: TrainEngine, data: string, plainCo
   // Step 1 runs the batch prepared before the loop (and warms kernels up); later steps prepare their own batch.
   const step = median(stepSeconds);
   const prepare = median(acc.prepareSeconds);
-  const compute = step - prepare;
+  // engine: onnx prepares batches in a worker thread (src/training/onnx-engine/batch-worker.ts), overlapping the
+  // step: its compute time is the whole step (a lower bound on its GFLOP/s); `prepare` is the main thread's.
+  const inWorker = engine === 'onnx';
+  const compute = inWorker ? step : step - prepare;
   const flops = stepFlops(cfg, acc.firstBatch);
   const gflops = (3 * flops.trainable + flops.frozen) / compute / 1e9;
   return {
@@ -163,7 +166,7 @@ function summarize(stage: TrainStage, engine: TrainEngine, data: string, plainCo
     batch: cfg.batch, timed_steps: stepSeconds.length,
     samples_per_second: round(cfg.batch / step),
     cpu_seconds_per_step: round(median(acc.cpuSeconds)),
-    seconds: { step: round(step), prepare: round(prepare), forward_backward_adam: round(compute) },
+    seconds: { step: round(step), ...(inWorker ? { prepare: 'in the batch worker, overlapped' } : { prepare: round(prepare) }), forward_backward_adam: round(compute) },
     gflop_per_step: { trainable_forward: round(flops.trainable / 1e9), frozen_forward: round(flops.frozen / 1e9), counted: round((3 * flops.trainable + flops.frozen) / 1e9) },
     gflops_achieved: round(gflops, 2),
     ratio_to_plain_conv: round(gflops / plainConv, 2),

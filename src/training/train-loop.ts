@@ -16,6 +16,7 @@ import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, type CheckpointState }
 import type { ParamStore, WeightSource } from './param-store.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import { createOnnxEngine } from './onnx-engine/engine.ts';
+import { BatchWorker } from './onnx-engine/batch-worker.ts';
 
 export const LOG_FILE = 'log.jsonl';
 export const MODEL_FILE = 'model.safetensors';
@@ -153,6 +154,8 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
   const critic = stage.critic;
   // `engine: onnx`: loss and gradients from ONNX Runtime (src/training/onnx-engine/); Adam and checkpoints as below.
   const engine = cfg.engine === 'onnx' ? createOnnxEngine(cfg, stage) : undefined;
+  // With it, batches come from a worker thread that prepares step s + 1 while step s computes.
+  const batches = engine ? new BatchWorker<B>(cfg) : undefined;
   const criticVars = () => new Map([...(critic?.params.vars ?? [])].map(([k, v]) => [CRITIC_PREFIX + k, v]));
   let step = saved?.step ?? 0;
   const resumedFrom = step;
@@ -186,8 +189,9 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
         opts.signal.throwIfAborted();
       }
       const t0 = performance.now();
-      const b: B = batch ?? (await stage.prepare(step));
+      const b: B = batch ?? (await (batches ? batches.get(step) : stage.prepare(step)));
       batch = undefined;
+      if (batches && step + 1 < stopAt) batches.prefetch(step + 1);
       const lrOf = (name: string) => learningRate(cfg, name, step);
       let logs: Record<string, number> = {};
       const onnxStep = engine ? await engine.step(b, step + 1) : undefined;
@@ -234,6 +238,7 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
     await stage.exportModel(modelPath, step);
     return { step, finished: step >= cfg.steps, resumedFrom, modelPath };
   } finally {
+    await batches?.close();
     await engine?.release();
     adam.dispose();
     criticAdam.dispose();

@@ -17,7 +17,7 @@ import { deformIm2col, deformIm2colBackward, im2colShapes } from './deform-im2co
 export type Network = (ops: TapeOps, inputs: Readonly<Record<string, Sym>>) => Record<string, Sym>;
 
 export interface TrainGraphOptions {
-  /** Intra-op threads of the sessions (default 2). */
+  /** Intra-op threads of the sessions (default 1, see engineThreads). */
   readonly threads?: number;
   /** Whether a parameter gets a gradient (default all). */
   readonly trainable?: (name: string) => boolean;
@@ -57,7 +57,7 @@ export class TrainGraph {
     const heads = net(ops, inputs);
     for (const h of Object.values(heads)) ops.expose(h);
     const plan = opts.forwardOnly ? undefined : buildBackward(ops, Object.values(heads));
-    const threads = opts.threads ?? 2;
+    const threads = opts.threads ?? 1;
     const session = async (b: GraphBuilder, name: string) => OrtGraph.create(b.model.encode(name), { threads, spin: spinEnabled() });
     const fwd: (Segment | undefined)[] = [];
     for (const [j, b] of ops.segments.entries()) fwd.push(b.outputs.size ? { b, graph: await session(b, `refsr_forward_${j}`) } : undefined);
