@@ -15,7 +15,7 @@ import { learningRate, type TrainConfig } from './config.ts';
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.ts';
 import type { ParamStore, WeightSource } from './param-store.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
-import { createOnnxEngine } from './onnx-engine/engine.ts';
+import { createOnnxEngine, type StepEngine } from './onnx-engine/engine.ts';
 import { BatchWorker } from './onnx-engine/batch-worker.ts';
 
 export const LOG_FILE = 'log.jsonl';
@@ -152,14 +152,16 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
     criticAdam.load(new Map([...saved.optimizer].filter(([k]) => isCritic(k))), saved.criticAdamSteps ?? 0);
   }
   const critic = stage.critic;
-  // `engine: onnx`: loss and gradients from ONNX Runtime (src/training/onnx-engine/); Adam and checkpoints as below.
-  const engine = cfg.engine === 'onnx' ? createOnnxEngine(cfg, stage) : undefined;
-  // With it, batches come from a worker thread that prepares step s + 1 while step s computes.
-  const batches = engine ? new BatchWorker<B>(cfg) : undefined;
+  let engine: StepEngine<B> | undefined;
+  let batches: BatchWorker<B> | undefined;
   const criticVars = () => new Map([...(critic?.params.vars ?? [])].map(([k, v]) => [CRITIC_PREFIX + k, v]));
   let step = saved?.step ?? 0;
   const resumedFrom = step;
   try {
+    // `engine: onnx`: loss and gradients from ONNX Runtime (src/training/onnx-engine/); Adam and checkpoints as below.
+    engine = cfg.engine === 'onnx' ? createOnnxEngine(cfg, stage) : undefined;
+    // With it, batches come from a worker thread that prepares step s + 1 while step s computes.
+    batches = engine ? new BatchWorker<B>(cfg) : undefined;
     // One forward outside the tape creates every parameter (the tape only sees variables that exist before it).
     const first = await stage.prepare(step);
     tf.tidy(() => { stage.loss(first, step + 1); });
