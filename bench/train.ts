@@ -5,7 +5,12 @@
 // the achieved GFLOP/s of the trainable network (forward + backward counted as 3x its forward convolutions, plus a
 // frozen teacher's forward) against a plain tfjs 3x3 conv forward + backward measured in the same process.
 // Data: ../shared/data/train when present, else generated textures. Prints one JSON document on stdout.
-// Usage: npx tsx bench/train.ts [--steps N (timed steps per stage, default 4)] [--stages teacher,student,restoration]
+// Engines: each stage runs on every engine of --engines (default tfjs,onnx) in turn, same data, same process, and
+// that --rounds times (default 1) alternating engines, so a machine whose load drifts (other jobs on the cores)
+// weighs on both alike; medians are over all rounds' timed steps. The stage's entry has one result per engine,
+// the CPU seconds per step (process.cpuUsage: user + system of every thread) and the ratios of each engine to tfjs.
+// Usage: npx tsx bench/train.ts [--steps N (timed steps per stage and round, default 4)] [--rounds R]
+//        [--stages teacher,student,restoration] [--engines tfjs,onnx]
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -14,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { initTfjs } from '../src/training/tfjs-backend.ts';
-import { parseTrainConfig, type TrainConfig, type TrainStage } from '../src/training/config.ts';
+import { parseTrainConfig, type TrainConfig, type TrainEngine, type TrainStage } from '../src/training/config.ts';
+import { engineThreads } from '../src/training/onnx-engine/step-engine.ts';
 import { train, type StageFactory, type TrainingStage } from '../src/training/train-loop.ts';
 import { ContrastiveStage, type ContrastiveBatch } from '../src/training/stages/contrastive-stage.ts';
 import { RestorationStage, type RestorationBatch } from '../src/training/stages/restoration-stage.ts';
@@ -27,6 +33,8 @@ const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const timedSteps = Number(flag('--steps') ?? 4);
 const stages = (flag('--stages') ?? 'teacher,student,restoration').split(',') as TrainStage[];
+const engines = (flag('--engines') ?? 'tfjs,onnx').split(',') as TrainEngine[];
+const rounds = Number(flag('--rounds') ?? 1);
 const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..');
 const sharedTrain = resolve(repoRoot, '..', 'shared', 'data', 'train');
 
@@ -100,48 +108,65 @@ function plainConvGflops(): number {
   return (3 * 2 * 4 * 64 * 64 * 64 * 64 * 9) / median(times) / 1e9;
 }
 
-async function benchStage(stage: TrainStage, data: string, plainConv: number) {
-  const cfg = benchConfig(stage, data);
+interface Samples { prepareSeconds: number[]; stepSeconds: number[]; cpuSeconds: number[]; firstBatch?: unknown }
+
+/** One training run of `stage` on `engine`; appends its timings to `acc`. */
+async function runStage(stage: TrainStage, engine: TrainEngine, data: string, acc: Samples): Promise<void> {
+  const cfg: TrainConfig = { ...benchConfig(stage, data), engine };
   const prepareSeconds: number[] = [];
-  const stepSeconds: number[] = [];
   let firstBatch: unknown;
   const factory = (cfg.stage === 'restoration' ? RestorationStage.create : ContrastiveStage.create) as StageFactory<unknown>;
   const timed: StageFactory<unknown> = async (c, resume) => {
     const s = await factory(c, resume);
-    const wrapped: TrainingStage<unknown> = {
-      params: s.params,
-      prepare: async (step) => {
+    // The stage itself with a timed `prepare` (prototype wrapper: the engine still sees the stage's class).
+    const wrapped: TrainingStage<unknown> = Object.assign(Object.create(s) as TrainingStage<unknown>, {
+      prepare: async (step: number) => {
         const t0 = performance.now();
         const b = await s.prepare(step);
         prepareSeconds.push((performance.now() - t0) / 1000);
         firstBatch ??= b;
         return b;
       },
-      loss: (b, step) => s.loss(b, step),
-      critic: s.critic,
-      validate: (signal) => s.validate(signal),
-      exportModel: (path, step) => s.exportModel(path, step),
-      dispose: () => s.dispose(),
-    };
+    });
     return wrapped;
   };
   const out = mkdtempSync(join(tmpdir(), `refsr-bench-${stage}-`));
+  let cpu = process.cpuUsage();
   try {
-    await train(cfg, timed, { outDir: out, restart: true, events: { onStep: (i) => { if (i.step > 1) stepSeconds.push(i.secondsPerStep); } } });
+    await train(cfg, timed, {
+      outDir: out, restart: true, events: {
+        onStep: (i) => {
+          const c = process.cpuUsage(cpu);
+          cpu = process.cpuUsage();
+          if (i.step > 1) { acc.stepSeconds.push(i.secondsPerStep); acc.cpuSeconds.push((c.user + c.system) / 1e6); }
+        },
+      },
+    });
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+  acc.prepareSeconds.push(...prepareSeconds.slice(1));
+  acc.firstBatch ??= firstBatch;
+}
+
+function summarize(stage: TrainStage, engine: TrainEngine, data: string, plainConv: number, acc: Samples) {
+  const cfg = benchConfig(stage, data);
+  const { stepSeconds } = acc;
   // Step 1 runs the batch prepared before the loop (and warms kernels up); later steps prepare their own batch.
   const step = median(stepSeconds);
-  const prepare = median(prepareSeconds.slice(1));
-  const compute = step - prepare;
-  const flops = stepFlops(cfg, firstBatch);
+  const prepare = median(acc.prepareSeconds);
+  // engine: onnx prepares batches in a worker thread (src/training/onnx-engine/batch-worker.ts), overlapping the
+  // step: its compute time is the whole step (a lower bound on its GFLOP/s); `prepare` is the main thread's.
+  const inWorker = engine === 'onnx';
+  const compute = inWorker ? step : step - prepare;
+  const flops = stepFlops(cfg, acc.firstBatch);
   const gflops = (3 * flops.trainable + flops.frozen) / compute / 1e9;
   return {
-    stage, config: stage === 'restoration' ? 'configs/cpu-restoration.yaml' : `configs/cpu-teacher.yaml${stage === 'student' ? ' as student, frozen seeded:1 teacher' : ''}`,
+    stage, engine, ...(engine === 'onnx' ? { threads: engineThreads() } : {}), config: stage === 'restoration' ? 'configs/cpu-restoration.yaml' : `configs/cpu-teacher.yaml${stage === 'student' ? ' as student, frozen seeded:1 teacher' : ''}`,
     batch: cfg.batch, timed_steps: stepSeconds.length,
     samples_per_second: round(cfg.batch / step),
-    seconds: { step: round(step), prepare: round(prepare), forward_backward_adam: round(compute) },
+    cpu_seconds_per_step: round(median(acc.cpuSeconds)),
+    seconds: { step: round(step), ...(inWorker ? { prepare: 'in the batch worker, overlapped' } : { prepare: round(prepare) }), forward_backward_adam: round(compute) },
     gflop_per_step: { trainable_forward: round(flops.trainable / 1e9), frozen_forward: round(flops.frozen / 1e9), counted: round((3 * flops.trainable + flops.frozen) / 1e9) },
     gflops_achieved: round(gflops, 2),
     ratio_to_plain_conv: round(gflops / plainConv, 2),
@@ -153,7 +178,18 @@ const tmpData = existsSync(sharedTrain) ? undefined : mkdtempSync(join(tmpdir(),
 const data = tmpData ? await generatedPhotos(tmpData) : sharedTrain;
 const plainConv = plainConvGflops();
 const results = [];
-for (const s of stages) results.push(await benchStage(s, data, plainConv));
+for (const s of stages) {
+  const acc = Object.fromEntries(engines.map((e) => [e, { prepareSeconds: [], stepSeconds: [], cpuSeconds: [] } as Samples]));
+  for (let r = 0; r < rounds; r++) for (const e of engines) await runStage(s, e, data, acc[e]!);
+  const byEngine = Object.fromEntries(engines.map((e) => [e, summarize(s, e, data, plainConv, acc[e]!)]));
+  const base = byEngine.tfjs;
+  const others = engines.filter((e) => e !== 'tfjs');
+  results.push({
+    stage: s, rounds, engines: byEngine,
+    samples_per_second_ratio_to_tfjs: base ? Object.fromEntries(others.map((e) => [e, round(byEngine[e]!.samples_per_second / base.samples_per_second, 2)])) : {},
+    cpu_seconds_per_step_ratio_tfjs_to: base ? Object.fromEntries(others.map((e) => [e, round(base.cpu_seconds_per_step / byEngine[e]!.cpu_seconds_per_step, 2)])) : {},
+  });
+}
 if (tmpData) rmSync(tmpData, { recursive: true, force: true });
 process.stdout.write(`${JSON.stringify({
   benchmark: 'training speed per stage',

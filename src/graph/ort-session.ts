@@ -13,6 +13,12 @@ export interface SessionOptions {
    * (eval, fast matching, one thread): peak RSS 1.45 GB instead of 4.07 GB, ~25% slower.
    */
   readonly lowMemory?: boolean;
+  /**
+   * Intra-op threads spin-wait for work after a run (ORT's default, true). The training engine turns it off: its
+   * host work between runs (loss heads, deformable im2col) would otherwise share the two cores with a spinning
+   * thread.
+   */
+  readonly spin?: boolean;
 }
 
 export class OrtGraph {
@@ -26,6 +32,7 @@ export class OrtGraph {
       graphOptimizationLevel: 'all',
       enableCpuMemArena: !opts.lowMemory,
       enableMemPattern: true,
+      ...(opts.spin === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
     });
     return new OrtGraph(session);
   }

@@ -19,6 +19,9 @@ export class TrainConfigError extends Error {
   constructor(message: string) { super(message); this.name = 'TrainConfigError'; }
 }
 
+export type TrainEngine = 'tfjs' | 'onnx';
+export const TRAIN_ENGINES: readonly TrainEngine[] = ['tfjs', 'onnx'];
+
 export interface TrainConfig {
   readonly stage: TrainStage;
   readonly seed: number;
@@ -102,6 +105,11 @@ export interface TrainConfig {
   readonly critic: { readonly ndf: number; readonly lr: number };
   /** Teacher stage only: the input-side image is the bicubic down/up copy (as the student sees it) instead of HR. */
   readonly degradedInput: boolean;
+  /**
+   * What computes the gradients: `tfjs` (default, the eager reference) or `onnx` (the ONNX Runtime engine of
+   * src/training/onnx-engine/). Not part of the fingerprint: a run resumes on either engine.
+   */
+  readonly engine: TrainEngine;
   /** Absolute path of the config file and its fingerprint (everything but the run length and report periods). */
   readonly source: string;
   readonly fingerprint: string;
@@ -126,6 +134,12 @@ function num(o: Json, key: string, fallback: number, check: (v: number) => boole
   if (v === undefined || v === null) return fallback;
   if (typeof v !== 'number' || !check(v)) throw new TrainConfigError(`"${key}" must be ${what}, got ${JSON.stringify(v)}`);
   return v;
+}
+
+function trainEngine(v: unknown): TrainEngine {
+  if (v === undefined || v === null) return 'tfjs';
+  if (!TRAIN_ENGINES.includes(v as TrainEngine)) throw new TrainConfigError(`"engine" must be ${TRAIN_ENGINES.join(' or ')}, got ${JSON.stringify(v)}`);
+  return v as TrainEngine;
 }
 
 function obj(o: Json, key: string): Json {
@@ -311,6 +325,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
         lr: num(critic, 'lr', lr, (v) => v > 0, 'a positive number'),
       },
       degradedInput: Boolean(o.degraded_input),
+      engine: trainEngine(o.engine),
       source: resolve(source),
     };
     if ((stage === 'student' || stage === 'restoration') && !cfg.init.extractor) {
@@ -318,7 +333,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
     }
     // What defines the training run; how long it runs and how often it reports do not, so a finished run can be
     // extended by raising `steps` and resuming.
-    const { source: _s, steps: _n, checkpointEvery: _c, validateEvery: _v, logEvery: _l, validateAtStart: _a, ...hashed } = cfg;
+    const { source: _s, steps: _n, checkpointEvery: _c, validateEvery: _v, logEvery: _l, validateAtStart: _a, engine: _e, ...hashed } = cfg;
     const fingerprint = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
     return { ...cfg, fingerprint };
   } catch (e) {

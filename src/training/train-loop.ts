@@ -17,6 +17,8 @@ import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, type CheckpointState }
 import type { ParamStore, WeightSource } from './param-store.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import { writeCurve } from './training-curve.ts';
+import { createOnnxEngine, type StepEngine } from './onnx-engine/engine.ts';
+import { BatchWorker } from './onnx-engine/batch-worker.ts';
 
 export const LOG_FILE = 'log.jsonl';
 export const MODEL_FILE = 'model.safetensors';
@@ -154,10 +156,16 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
     criticAdam.load(new Map([...saved.optimizer].filter(([k]) => isCritic(k))), saved.criticAdamSteps ?? 0);
   }
   const critic = stage.critic;
+  let engine: StepEngine<B> | undefined;
+  let batches: BatchWorker<B> | undefined;
   const criticVars = () => new Map([...(critic?.params.vars ?? [])].map(([k, v]) => [CRITIC_PREFIX + k, v]));
   let step = saved?.step ?? 0;
   const resumedFrom = step;
   try {
+    // `engine: onnx`: loss and gradients from ONNX Runtime (src/training/onnx-engine/); Adam and checkpoints as below.
+    engine = cfg.engine === 'onnx' ? createOnnxEngine(cfg, stage) : undefined;
+    // With it, batches come from a worker thread that prepares step s + 1 while step s computes.
+    batches = engine ? new BatchWorker<B>(cfg) : undefined;
     // One forward outside the tape creates every parameter (the tape only sees variables that exist before it).
     const first = await stage.prepare(step);
     tf.tidy(() => { stage.loss(first, step + 1); });
@@ -196,11 +204,19 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
         opts.signal.throwIfAborted();
       }
       const t0 = performance.now();
-      const b: B = batch ?? (await stage.prepare(step));
+      const b: B = batch ?? (await (batches ? batches.get(step) : stage.prepare(step)));
       batch = undefined;
+      if (batches && step + 1 < stopAt) batches.prefetch(step + 1);
       const lrOf = (name: string) => learningRate(cfg, name, step);
       let logs: Record<string, number> = {};
-      const lossValue = tf.tidy(() => {
+      const onnxStep = engine ? await engine.step(b, step + 1) : undefined;
+      const lossValue = onnxStep ? tf.tidy(() => {
+        logs = onnxStep.logs;
+        const grads: Record<string, tf.Tensor> = {};
+        for (const [k, g] of onnxStep.grads) grads[k] = tf.tensor(g.data, [...g.shape], 'float32');
+        adam.apply(stage.params.vars, grads, lrOf);
+        return onnxStep.loss;
+      }) : tf.tidy(() => {
         let extra: Record<string, tf.Scalar> = {};
         const { value, grads } = tf.variableGrads(() => {
           const r = stage.loss(b, step + 1);
@@ -237,6 +253,8 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
     await stage.exportModel(modelPath, step);
     return { step, finished: step >= cfg.steps, resumedFrom, modelPath };
   } finally {
+    await batches?.close();
+    await engine?.release();
     adam.dispose();
     criticAdam.dispose();
     await stage.dispose();

@@ -40,7 +40,8 @@ export class ContrastiveStage implements TrainingStage<ContrastiveBatch> {
   private constructor(
     private readonly cfg: TrainConfig,
     readonly params: ParamStore,
-    private readonly teacher: ParamStore | undefined,
+    /** The frozen teacher (student stage), read by the ONNX engine too. */
+    readonly teacher: ParamStore | undefined,
     private readonly images: NamedImage[],
     valImages: NamedImage[],
   ) {

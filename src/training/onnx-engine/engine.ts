@@ -1,0 +1,25 @@
+// Owns the ONNX engine's entry point for the training loop: one step's loss, logged scalars and parameter
+// gradients for a stage (teacher, student, restoration with L1), computed on ONNX Runtime; the loop applies the
+// same Adam to them as with the tfjs engine, so checkpoints are the same and a run resumes on either engine.
+// Stages or loss terms the engine does not cover are refused here with a message naming engine: tfjs.
+
+import type { TrainConfig } from '../config.ts';
+import type { TrainingStage } from '../train-loop.ts';
+import { ContrastiveStage } from '../stages/contrastive-stage.ts';
+import { RestorationStage } from '../stages/restoration-stage.ts';
+import { ContrastiveStep } from './contrastive-step.ts';
+import { RestorationStep } from './restoration-step.ts';
+import { UnsupportedByOnnxEngine, type StepEngine } from './step-engine.ts';
+
+export { UnsupportedByOnnxEngine, type StepEngine, type EngineStep } from './step-engine.ts';
+
+export function createOnnxEngine<B>(cfg: TrainConfig, stage: TrainingStage<B>): StepEngine<B> {
+  if (stage instanceof ContrastiveStage) return new ContrastiveStep(cfg, stage) as unknown as StepEngine<B>;
+  if (stage instanceof RestorationStage) {
+    if (cfg.losses.perceptual > 0 || cfg.losses.gan > 0 || stage.critic) {
+      throw new UnsupportedByOnnxEngine('the ONNX engine trains the restoration stage with the L1 loss only (losses.perceptual and losses.gan are not ported yet)');
+    }
+    return new RestorationStep(cfg, stage) as unknown as StepEngine<B>;
+  }
+  throw new UnsupportedByOnnxEngine(`the ONNX engine does not know the ${cfg.stage} stage's network`);
+}

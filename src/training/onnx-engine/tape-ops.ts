@@ -1,0 +1,195 @@
+// Owns the recording interpreter of the `Ops` interface for the ONNX training engine: every op call emits its
+// forward ONNX nodes (as OnnxOps does, but with learned parameters as graph INPUTS, so one session serves every
+// step) and appends an entry to the tape the backward pass walks in reverse. It tracks which values depend on a
+// trainable parameter (only those get gradients).
+//
+// Host ops: the deformable conv's im2col runs on the host (deform-im2col.ts), so the forward is cut into segments,
+// one ONNX graph each: segment 0, host op 0, segment 1, ... A value a later segment (or a host op) reads becomes an
+// output of the segment that made it and an input of the one that reads it, under the same name; parameters and
+// batch inputs are inputs of every segment that reads them; constants are copied.
+
+import type { ConvOptions, Ops } from '../../graph/ops.ts';
+import { GraphBuilder, type Sym } from './graph-builder.ts';
+import { im2colShapes } from './deform-im2col.ts';
+
+export type TapeEntry = { readonly seg: number } & (
+  | { readonly op: 'conv2d'; readonly x: Sym; readonly w: Sym; readonly b?: Sym; readonly opts: ConvOptions; readonly y: Sym }
+  | { readonly op: 'relu' | 'sigmoid'; readonly x: Sym; readonly y: Sym }
+  | { readonly op: 'leakyRelu'; readonly x: Sym; readonly slope: number; readonly y: Sym }
+  | { readonly op: 'add' | 'sub' | 'mul' | 'div'; readonly a: Sym; readonly b: Sym; readonly y: Sym }
+  | { readonly op: 'concat'; readonly xs: readonly Sym[]; readonly axis: number; readonly y: Sym }
+  | { readonly op: 'sliceChannels'; readonly x: Sym; readonly start: number; readonly end: number; readonly y: Sym }
+  | { readonly op: 'reshape'; readonly x: Sym; readonly y: Sym }
+  | { readonly op: 'pixelShuffle'; readonly x: Sym; readonly r: number; readonly y: Sym }
+  | { readonly op: 'maxPool2x2'; readonly x: Sym; readonly y: Sym }
+  | { readonly op: 'upsampleBilinear'; readonly x: Sym; readonly scale: number; readonly y: Sym });
+
+/** A host op between segment `after` and segment `after + 1`: the deformable im2col. */
+export interface HostEntry {
+  readonly op: 'deformIm2col';
+  readonly after: number;
+  readonly x: Sym; readonly offset: Sym; readonly mask: Sym; readonly groups: number;
+  /** cols [N, C*9, H, W]. */
+  readonly y: Sym;
+}
+
+/** Producer of a value: a segment index, 'global' (batch input / parameter) or 'host'. */
+type Producer = number | 'global' | 'host';
+
+export class TapeOps implements Ops<Sym> {
+  readonly segments: GraphBuilder[] = [new GraphBuilder('f0_')];
+  readonly tape: TapeEntry[] = [];
+  readonly host: HostEntry[] = [];
+  /** Names of values that depend on a trainable parameter. */
+  readonly needsGrad = new Set<string>();
+  /** Parameters by official name. */
+  readonly params = new Map<string, Sym>();
+  readonly globals = new Map<string, Sym>();
+  readonly producer = new Map<string, Producer>();
+  /** Every constant of every segment, by name (a later segment or the backward graph copies it). */
+  readonly constants = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  private hostCount = 0;
+
+  /** @param trainable whether a parameter gets a gradient (default: all). */
+  constructor(private readonly trainable: (name: string) => boolean = () => true) {}
+
+  get seg(): number { return this.segments.length - 1; }
+  get f(): GraphBuilder { return this.segments[this.seg]!; }
+
+  input(name: string, shape: readonly number[]): Sym {
+    const s = { name, shape };
+    this.globals.set(name, s);
+    this.producer.set(name, 'global');
+    return s;
+  }
+
+  /** Makes a forward value available outside its segment (runtime env), e.g. for a host op, a head, or the backward. */
+  expose(x: Sym): void {
+    const p = this.producer.get(x.name);
+    if (typeof p === 'number') this.segments[p]!.output(x);
+  }
+
+  /** Makes `x` readable by the current segment. */
+  private use(x: Sym): Sym {
+    const f = this.f;
+    if (f.inputs.has(x.name) || f.constants.has(x.name)) return x;
+    const c = this.constants.get(x.name);
+    if (c) {
+      f.model.addFloatInitializer(x.name, c.shape, c.data);
+      f.constants.set(x.name, c);
+      return x;
+    }
+    const p = this.producer.get(x.name);
+    if (p === undefined) throw new Error(`onnx engine: value ${x.name} was not made by this tape`);
+    if (p === this.seg) return x;
+    this.expose(x);
+    return f.input(x.name, x.shape);
+  }
+
+  shape(x: Sym): readonly number[] { return x.shape; }
+
+  param(name: string, shape: readonly number[]): Sym {
+    const have = this.params.get(name);
+    if (have) {
+      if (have.shape.join() !== shape.join()) throw new Error(`parameter "${name}" used with shapes [${have.shape}] and [${shape}]`);
+      return have;
+    }
+    const s = this.input(name, shape);
+    this.params.set(name, s);
+    if (this.trainable(name)) this.needsGrad.add(name);
+    return s;
+  }
+
+  constant(name: string, shape: readonly number[], data: Float32Array): Sym {
+    const s = this.f.constant(name, shape, data);
+    this.constants.set(s.name, { shape, data });
+    this.producer.set(s.name, this.seg);
+    return s;
+  }
+
+  /** Emits through `emit` (after making the inputs readable here) and records the entry. */
+  private op<E extends TapeEntry>(ins: readonly (Sym | undefined)[], emit: () => Omit<E, 'seg'>): Sym {
+    for (const s of ins) if (s) this.use(s);
+    const e = { ...emit(), seg: this.seg } as E;
+    this.tape.push(e);
+    this.producer.set(e.y.name, this.seg);
+    if (ins.some((s) => s && this.needsGrad.has(s.name))) this.needsGrad.add(e.y.name);
+    return e.y;
+  }
+
+  conv2d(x: Sym, w: Sym, b: Sym | undefined, opts: ConvOptions): Sym {
+    const [n, c, h, wd] = x.shape as [number, number, number, number];
+    const [o, ci, kh, kw] = w.shape as [number, number, number, number];
+    if (ci !== c) throw new Error(`conv ${w.name}: input has ${c} channels, weight expects ${ci}`);
+    const s = opts.stride ?? 1;
+    const oh = Math.floor((h + 2 * opts.pad - kh) / s) + 1;
+    const ow = Math.floor((wd + 2 * opts.pad - kw) / s) + 1;
+    return this.op([x, w, b], () => ({
+      op: 'conv2d' as const, x, w, b, opts,
+      y: this.f.node('Conv', b ? [x, w, b] : [x, w], [n, o, oh, ow], { kernel_shape: [kh, kw], pads: [opts.pad, opts.pad, opts.pad, opts.pad], strides: [s, s] }),
+    }));
+  }
+
+  /** Deformable im2col on the host, then the weight as a 1x1 conv in the next segment. */
+  deformConv(x: Sym, offset: Sym, mask: Sym, w: Sym, b: Sym | undefined, groups: number): Sym {
+    const s = im2colShapes(x.shape, offset.shape, mask.shape, groups);
+    const o = w.shape[0]!;
+    if (w.shape.join() !== [o, s.c, 3, 3].join()) throw new Error(`deformConv: weight [${w.shape}] is not [O, ${s.c}, 3, 3]`);
+    for (const v of [x, offset, mask]) this.expose(v);
+    const y = { name: `host${this.hostCount++}_deform_cols`, shape: [s.n, s.c * 9, s.h, s.w] };
+    this.host.push({ op: 'deformIm2col', after: this.seg, x, offset, mask, groups, y });
+    this.producer.set(y.name, 'host');
+    if ([x, offset, mask].some((v) => this.needsGrad.has(v.name))) this.needsGrad.add(y.name);
+    this.segments.push(new GraphBuilder(`f${this.segments.length}_`));
+    const w1 = this.op([w], () => ({ op: 'reshape' as const, x: w, y: this.f.reshape(w, [o, s.c * 9, 1, 1]) }));
+    return this.conv2d(y, w1, b, { pad: 0 });
+  }
+
+  relu(x: Sym): Sym { return this.op([x], () => ({ op: 'relu' as const, x, y: this.f.node('Relu', [x], x.shape) })); }
+  leakyRelu(x: Sym, slope: number): Sym {
+    if (!(slope > 0)) throw new Error('onnx engine: leakyRelu needs a positive slope');
+    return this.op([x], () => ({ op: 'leakyRelu' as const, x, slope, y: this.f.node('LeakyRelu', [x], x.shape, { alpha: { float: slope } }) }));
+  }
+  sigmoid(x: Sym): Sym { return this.op([x], () => ({ op: 'sigmoid' as const, x, y: this.f.node('Sigmoid', [x], x.shape) })); }
+  add(a: Sym, b: Sym): Sym { return this.op([a, b], () => ({ op: 'add' as const, a, b, y: this.f.add(a, b) })); }
+  sub(a: Sym, b: Sym): Sym { return this.op([a, b], () => ({ op: 'sub' as const, a, b, y: this.f.sub(a, b) })); }
+  mul(a: Sym, b: Sym): Sym { return this.op([a, b], () => ({ op: 'mul' as const, a, b, y: this.f.mul(a, b) })); }
+  div(a: Sym, b: Sym): Sym { return this.op([a, b], () => ({ op: 'div' as const, a, b, y: this.f.div(a, b) })); }
+
+  concat(xs: readonly Sym[], axis: number): Sym {
+    return this.op(xs, () => ({ op: 'concat' as const, xs, axis, y: this.f.concat(xs, axis) }));
+  }
+
+  sliceChannels(x: Sym, start: number, end: number): Sym {
+    return this.op([x], () => ({ op: 'sliceChannels' as const, x, start, end, y: this.f.slice(x, [1], [start], [end]) }));
+  }
+
+  pixelShuffle(x: Sym, r: number): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    return this.op([x], () => ({ op: 'pixelShuffle' as const, x, r, y: this.f.node('DepthToSpace', [x], [n, c / (r * r), h * r, w * r], { blocksize: r, mode: 'CRD' }) }));
+  }
+
+  maxPool2x2(x: Sym): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    return this.op([x], () => ({ op: 'maxPool2x2' as const, x, y: this.f.node('MaxPool', [x], [n, c, Math.floor(h / 2), Math.floor(w / 2)], { kernel_shape: [2, 2], strides: [2, 2] }) }));
+  }
+
+  // Ops of the video network (avgPool2x2, resizeBilinear, flowWarp) have no backward rule in this engine yet:
+  // a network that uses them trains on the tfjs engine.
+  private unsupported(op: string): never {
+    throw new Error(`onnx engine: ${op} has no backward rule yet (train this network with engine: tfjs)`);
+  }
+
+  avgPool2x2(_x: Sym): Sym { return this.unsupported('avgPool2x2'); }
+  resizeBilinear(_x: Sym, _h: number, _w: number, _alignCorners: boolean): Sym { return this.unsupported('resizeBilinear'); }
+  flowWarp(_x: Sym, _flow: Sym, _padding: 'zeros' | 'border'): Sym { return this.unsupported('flowWarp'); }
+
+  upsampleBilinear(x: Sym, scale: number): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    if (!Number.isInteger(scale) || scale < 1) throw new Error('onnx engine: upsampleBilinear needs an integer scale');
+    return this.op([x], () => {
+      const scales = this.f.constant('resize_scales', [4], Float32Array.of(1, 1, scale, scale));
+      return { op: 'upsampleBilinear' as const, x, scale, y: this.f.node('Resize', [x, '', scales], [n, c, h * scale, w * scale], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' }) };
+    });
+  }
+}
