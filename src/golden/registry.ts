@@ -16,5 +16,6 @@ export const GOLDEN_RUNNERS: Record<string, () => Promise<Runner>> = {
   matching: async () => (await import('./cases/matching.ts')).run,
   pipeline: async () => (await import('./cases/pipeline.ts')).run,
   losses: async () => (await import('./cases/losses.ts' as string) as { run: Runner }).run,
+  mref: async () => (await import('./cases/mref.ts')).run,
   homography: async () => (await import('./cases/homography.ts' as string) as { run: Runner }).run,
 };

@@ -41,6 +41,9 @@ export class FlopCounter<T> implements Ops<T> {
   pixelShuffle(x: T, r: number) { return this.inner.pixelShuffle(x, r); }
   maxPool2x2(x: T) { return this.inner.maxPool2x2(x); }
   upsampleBilinear(x: T, scale: number) { return this.inner.upsampleBilinear(x, scale); }
+  softmaxChannels(x: T) { return this.inner.softmaxChannels(x); }
+  padReflectBottomRight(x: T, bottom: number, right: number) { return this.inner.padReflectBottomRight(x, bottom, right); }
+  cropTopLeft(x: T, h: number, w: number) { return this.inner.cropTopLeft(x, h, w); }
 }
 
 /** Counts a network definition's work from shapes alone: a FlopCounter over a graph builder holding no weights. */

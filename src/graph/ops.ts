@@ -41,4 +41,10 @@ export interface Ops<T> {
   maxPool2x2(x: T): T;
   /** F.interpolate(x, scale_factor=s, mode='bilinear', align_corners=False). */
   upsampleBilinear(x: T, scale: number): T;
+  /** Softmax over the channel axis of an NCHW value, independently at every (n, y, x). */
+  softmaxChannels(x: T): T;
+  /** F.pad(x, [0, right, 0, bottom], mode='reflect'): mirror without repeating the edge; right < W and bottom < H. */
+  padReflectBottomRight(x: T, bottom: number, right: number): T;
+  /** x[:, :, :h, :w] of an NCHW value. */
+  cropTopLeft(x: T, h: number, w: number): T;
 }
