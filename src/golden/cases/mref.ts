@@ -11,7 +11,7 @@ import { OrtGraph } from '../../graph/ort-session.ts';
 import { readSafetensors } from '../../weights/safetensors.ts';
 import { WeightMap } from '../../weights/weight-map.ts';
 import { toDcnLayout } from '../../matching/pre-offset.ts';
-import { MREF_LEVELS, mrefRestorationNet, type MRefReference } from '../../models/mref-arch.ts';
+import { MREF_LEVELS, mrefRestorationNet, type MRefConfig, type MRefLevelKey, type MRefReference } from '../../models/mref-arch.ts';
 import { mrefConfigFromShapes } from '../../models/mref-spec.ts';
 import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 
@@ -22,12 +22,21 @@ function item(t: Float32Tensor, r: number): Float32Tensor {
   return { shape: rest, data: t.data.subarray(r * n, (r + 1) * n) };
 }
 
-export async function run(c: GoldenCase): Promise<CheckResult[]> {
+export interface MRefGoldenInputs {
+  readonly weights: WeightMap;
+  readonly cfg: MRefConfig;
+  /** Number of references. */
+  readonly t: number;
+  /** Graph inputs: `x`, and per reference r `ref_<key>_<r>` (features) and `pre_<key>_<r>` (DCN layout [1, 18, H, W]). */
+  readonly inputs: Record<string, Float32Tensor>;
+}
+
+/** The case's weights, the network config read from them, and the forward inputs split per reference. */
+export async function mrefGoldenInputs(c: GoldenCase): Promise<MRefGoldenInputs> {
   const f = await readSafetensors(join(c.dir, 'weights.safetensors'));
   const weights = new WeightMap(f.tensors, f.metadata);
   const cfg = mrefConfigFromShapes((k) => f.tensors.get(k)?.shape);
-  const x = await c.f32('x');
-  const inputs: Record<string, Float32Tensor> = { x };
+  const inputs: Record<string, Float32Tensor> = { x: await c.f32('x') };
   const stacked = new Map<string, Float32Tensor>();
   for (const { key } of MREF_LEVELS) {
     stacked.set(`ref_${key}`, await c.f32(`ref_feat_${key}`));
@@ -40,15 +49,23 @@ export async function run(c: GoldenCase): Promise<CheckResult[]> {
       inputs[`pre_${key}_${r}`] = toDcnLayout(item(stacked.get(`pre_${key}`)!, r));
     }
   }
+  return { weights, cfg, t, inputs };
+}
 
+/** The network's per-reference inputs from values named as in `mrefGoldenInputs`, in the order `order`. */
+export function mrefReferences<T>(values: Record<string, T>, order: readonly number[]): MRefReference<T>[] {
+  return order.map((r) => {
+    const level = (key: MRefLevelKey) => ({ ref: values[`ref_${key}_${r}`]!, refLocal: values[`ref_${key}_${r}`]!, preOffset: values[`pre_${key}_${r}`]! });
+    return { relu3_1: level('relu3_1'), relu2_1: level('relu2_1'), relu1_1: level('relu1_1') };
+  });
+}
+
+export async function run(c: GoldenCase): Promise<CheckResult[]> {
+  const { weights, cfg, t, inputs } = await mrefGoldenInputs(c);
   const ops = new OnnxOps(weights.lookup);
   const syms: Record<string, Sym> = {};
   for (const [k, v] of Object.entries(inputs)) syms[k] = ops.input(k, v.shape);
-  const refs: MRefReference<Sym>[] = [];
-  for (let r = 0; r < t; r++) {
-    const level = (key: string) => ({ ref: syms[`ref_${key}_${r}`]!, refLocal: syms[`ref_${key}_${r}`]!, preOffset: syms[`pre_${key}_${r}`]! });
-    refs.push({ relu3_1: level('relu3_1'), relu2_1: level('relu2_1'), relu1_1: level('relu1_1') });
-  }
+  const refs = mrefReferences(syms, Array.from({ length: t }, (_, r) => r));
   const probed: string[] = [];
   const outName = (n: string) => n.replace('/', '__');
   const res = mrefRestorationNet(ops, { lr: syms.x!, refs }, cfg, (name, v) => {
