@@ -1,7 +1,8 @@
 // Owns the refsr model file convention: one safetensors file holding the three networks under their official key
 // names (ContrasExtractorSep `feature_extraction_image{1,2}.*`, RestorationNet `content_extractor.*` /
 // `dyn_agg_restore.*`) plus the reference-side VGG19 under `vgg.conv*`, and `__metadata__` naming architecture,
-// variant, VGG input convention and provenance. Also the expected key/shape list of a bundle (for `convert`).
+// variant, VGG input convention and provenance (an MRefSR bundle: architecture `mrefsr`, `refsr.references` multi,
+// built by models/import-mref.ts). Also the expected key/shape list of a bundle (for `convert`).
 
 import { RESTORATION_VARIANTS, restorationNet, type RestorationConfig, type RestorationVariant } from './restoration-net.ts';
 import { contrasBranch } from './contras-extractor.ts';
@@ -27,7 +28,14 @@ export const METADATA_KEYS = {
   vggInput: 'refsr.vgg_input',
   provenance: 'refsr.provenance',
   matchReference: 'refsr.match_reference',
+  /** `multi` for a multi-reference restoration network (MRefSR); absent = one reference (C2-Matching). */
+  references: 'refsr.references',
+  /** The MRefSR network's configuration (JSON MRefConfig: ngf, blocks, groups, refWidths). */
+  mrefConfig: 'refsr.mref_config',
 } as const;
+
+/** `refsr.architecture` of a bundle holding MRefSR's multi-reference restoration network. */
+export const MREF_ARCHITECTURE = 'mrefsr';
 
 export class ModelFileError extends Error {
   constructor(message: string) { super(message); this.name = 'ModelFileError'; }
@@ -37,6 +45,9 @@ export class ModelFileError extends Error {
 export function describeBundle(weights: WeightMap, source: string): BundleInfo {
   const md = weights.metadata;
   const arch = md[METADATA_KEYS.architecture];
+  if (arch === MREF_ARCHITECTURE || md[METADATA_KEYS.references] === 'multi') {
+    throw new ModelFileError(`${source}: a multi-reference MRefSR model (${METADATA_KEYS.references}=multi); upscaling with it is not implemented yet`);
+  }
   if (arch && arch !== 'c2-matching') throw new ModelFileError(`${source}: architecture "${arch}" is not supported (expected c2-matching)`);
   let restoration: RestorationConfig;
   let variant: BundleInfo['variant'];
