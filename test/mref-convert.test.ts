@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { refsr } from './support/cli.ts';
 import { tempDir } from './support/temp.ts';
 import { statePth } from './support/pth-writer.ts';
-import { sharedDir, prerequisite, repoRoot } from './support/shared.ts';
+import { sharedDir, prerequisite } from './support/shared.ts';
 import { initWeights } from '../src/models/init-weights.ts';
 import { mrefParamSpec } from '../src/models/mref-spec.ts';
 import { mrefRestorationNet, type MRefConfig } from '../src/models/mref-arch.ts';
@@ -82,11 +82,6 @@ test('convert: an MRefSR checkpoint is recognised by its keys and written as a m
   for (const [k, t] of extractor) sameBits(got.get(k), t, k);
   for (const [k, t] of vgg) sameBits(got.get(k), t, k);
   assert.equal(got.size, restoration.size + extractor.size + vgg.size);
-  // The pipeline does not run multi-reference models yet, and says so instead of misreading the bundle.
-  const up = refsr(['upscale', join(repoRoot, 'examples', 'coffee-lr.png'), '--ref', join(repoRoot, 'examples', 'coffee-ref.png'), '--model', out, '-o', join(dir, 'x.png')]);
-  assert.equal(up.code, 1, up.stderr);
-  assert.match(up.stderr, /multi-reference MRefSR model .*not implemented yet/);
-  assert.ok(!existsSync(join(dir, 'x.png')));
 });
 
 test('convert: a missing MRefSR key names the part and module, a wrong shape names the key; nothing is written', () => {

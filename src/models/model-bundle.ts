@@ -6,7 +6,9 @@
 
 import { RESTORATION_VARIANTS, restorationNet, type RestorationConfig, type RestorationVariant } from './restoration-net.ts';
 import { contrasBranch } from './contras-extractor.ts';
-import { vgg19Features, type VggInputNorm } from './vgg-features.ts';
+import { vgg19Features, trunkWidthsOf, type VggInputNorm } from './vgg-features.ts';
+import type { MRefConfig } from './mref-arch.ts';
+import { mrefConfigFromShapes } from './mref-spec.ts';
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import type { WeightMap } from '../weights/weight-map.ts';
 import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/reference-view.ts';
@@ -14,8 +16,14 @@ import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/referenc
 export const VGG_PREFIX = 'vgg.';
 
 export interface BundleInfo {
-  readonly variant: RestorationVariant | 'custom';
+  readonly variant: RestorationVariant | 'custom' | 'mref';
+  /**
+   * The C2-Matching restoration config. For a multi-reference bundle (`mref` set) only its `trunkWidths` are
+   * meaningful: the widths of the extractor and VGG trunks feeding the network.
+   */
   readonly restoration: RestorationConfig;
+  /** Present for a multi-reference MRefSR bundle: its restoration network's configuration. */
+  readonly mref?: MRefConfig;
   readonly vggInput: VggInputNorm;
   /** The view of the reference the matcher sees (see matching/reference-view.ts); official models: `sharp`. */
   readonly matchReference: MatchReference;
@@ -45,9 +53,7 @@ export class ModelFileError extends Error {
 export function describeBundle(weights: WeightMap, source: string): BundleInfo {
   const md = weights.metadata;
   const arch = md[METADATA_KEYS.architecture];
-  if (arch === MREF_ARCHITECTURE || md[METADATA_KEYS.references] === 'multi') {
-    throw new ModelFileError(`${source}: a multi-reference MRefSR model (${METADATA_KEYS.references}=multi); upscaling with it is not implemented yet`);
-  }
+  if (arch === MREF_ARCHITECTURE || md[METADATA_KEYS.references] === 'multi') return describeMRefBundle(weights, source);
   if (arch && arch !== 'c2-matching') throw new ModelFileError(`${source}: architecture "${arch}" is not supported (expected c2-matching)`);
   let restoration: RestorationConfig;
   let variant: BundleInfo['variant'];
@@ -70,6 +76,30 @@ export function describeBundle(weights: WeightMap, source: string): BundleInfo {
     if (!weights.has(probe)) throw new ModelFileError(`${source}: not a refsr model bundle (missing "${probe}"); import official checkpoints with \`refsr convert\``);
   }
   return { variant, restoration, vggInput, matchReference };
+}
+
+/** An MRefSR bundle (models/import-mref.ts): its network config from the metadata, checked against the weights. */
+function describeMRefBundle(weights: WeightMap, source: string): BundleInfo {
+  const md = weights.metadata;
+  let mref: MRefConfig;
+  try {
+    mref = JSON.parse(md[METADATA_KEYS.mrefConfig] ?? '') as MRefConfig;
+  } catch {
+    throw new ModelFileError(`${source}: a multi-reference model without a valid ${METADATA_KEYS.mrefConfig} in its metadata`);
+  }
+  const fromWeights = mrefConfigFromShapes((k) => weights.get(k)?.shape);
+  if (JSON.stringify(fromWeights) !== JSON.stringify(mref)) throw new ModelFileError(`${source}: ${METADATA_KEYS.mrefConfig} ${JSON.stringify(mref)} does not match the weights (${JSON.stringify(fromWeights)})`);
+  const vggInput = (md[METADATA_KEYS.vggInput] ?? 'imagenet') as VggInputNorm;
+  if (!['imagenet', 'caffe'].includes(vggInput)) throw new ModelFileError(`${source}: unknown VGG input convention "${vggInput}"`);
+  for (const probe of ['feature_extraction_image1.model.conv1_1.weight', `${VGG_PREFIX}conv1_1.weight`]) {
+    if (!weights.has(probe)) throw new ModelFileError(`${source}: incomplete multi-reference bundle (missing "${probe}"); import official checkpoints with \`refsr convert\``);
+  }
+  const trunkWidths = trunkWidthsOf((k) => weights.get(k)?.shape, VGG_PREFIX);
+  const extractorWidths = trunkWidthsOf((k) => weights.get(k)?.shape, 'feature_extraction_image1.model.');
+  if (JSON.stringify(trunkWidths) !== JSON.stringify(extractorWidths)) {
+    throw new ModelFileError(`${source}: extractor widths ${extractorWidths.join('/')} differ from the reference VGG widths ${trunkWidths.join('/')}; refsr runs both trunks at one width`);
+  }
+  return { variant: 'mref', restoration: { ...RESTORATION_VARIANTS.full, trunkWidths }, mref, vggInput, matchReference: 'sharp' };
 }
 
 /** Every parameter key and shape a bundle with this restoration config must contain. */

@@ -13,7 +13,8 @@ import { restoreTiled } from './restore-tiled.ts';
 import { stallPoint } from '../debug/stall-point.ts';
 import type { ReferenceFeatures, RefSRModel } from './refsr-model.ts';
 
-export type Stage = 'features' | 'matching' | 'restoration';
+/** A stage of the work; a multi-reference model reports features and matching per reference ("matching ref 2/3"). */
+export type Stage = 'features' | 'matching' | 'restoration' | `${'features' | 'matching'} ref ${number}/${number}`;
 export type MatchingMode = 'auto' | 'exact' | 'fast';
 
 export interface SuperResolveOptions {
