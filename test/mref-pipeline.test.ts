@@ -24,6 +24,7 @@ import { writeSafetensors, type TensorToWrite } from '../src/weights/safetensors
 import { RefSRModel } from '../src/pipeline/refsr-model.ts';
 import { upscale } from '../src/pipeline/upscale.ts';
 import { superResolveMulti } from '../src/pipeline/multi-reference.ts';
+import { superResolve } from '../src/pipeline/super-resolve.ts';
 
 const CFG: MRefConfig = { ngf: 8, blocks: 1, groups: 4, refWidths: { relu1_1: 8, relu2_1: 12, relu3_1: 16 } };
 
@@ -136,4 +137,12 @@ test('CLI: refsr upscale LR --ref A --ref B with a multi-reference model says it
   const summary = JSON.parse(r.stdout) as { references: string; size: number[] };
   assert.equal(summary.references, 'attention');
   assert.deepEqual(summary.size, [96, 80]);
+});
+
+test('the single-reference chain (eval, robustness) runs a multi-reference model with t = 1', async () => {
+  const up = pilResizeBicubic(lr, 96, 80);
+  const one = await superResolve(model, lr, up, refA);
+  const multi = await superResolveMulti(model, lr, up, [refA]);
+  assert.deepEqual(one.sr.data, multi.sr.data);
+  assert.equal(one.match.index.length, (lr.height - 2) * (lr.width - 2));
 });

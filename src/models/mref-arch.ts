@@ -49,7 +49,7 @@ export interface MRefOutputs<T> {
 
 /**
  * Receives named intermediates for parity checks (names as the golden `mref` case): `content_feat`,
- * `<stage>_conv_offset_mask_out/<r>` and `<stage>_dyn_agg_out/<r>` per reference r (the DynAgg output before its
+ * `<stage>_conv_offset_mask_out/<r>` (conv_offset_mask output) and `<stage>_dyn_agg_out/<r>` per reference r (the DynAgg output before its
  * LeakyReLU), `head_<stage>_conv_emb1_out`, `head_<stage>_conv_emb2_out/<r>`, `head_<stage>_attn_prob`,
  * `head_<stage>_spatial_attn_out` (before its LeakyReLU; all on the padded grid), `head_<stage>_out`,
  * `body_<stage>_out` (before the skip).
@@ -67,7 +67,7 @@ function aggregateOne<T>(ops: Ops<T>, stage: MRefStage, x: T, level: RefLevel<T>
   const p = `dyn_agg_restore.${stage}`;
   let o = ops.leakyRelu(conv(ops, `${p}_offset_conv1`, ops.concat([x, level.refLocal], 1), cfg.ngf + c, c), LRELU_SLOPE);
   o = ops.leakyRelu(conv(ops, `${p}_offset_conv2`, o, c, c), LRELU_SLOPE);
-  const onOm = probe && stage === 'small' ? (om: T) => probe(`${stage}_conv_offset_mask_out/${r}`, om) : undefined;
+  const onOm = probe ? (om: T) => probe(`${stage}_conv_offset_mask_out/${r}`, om) : undefined;
   const d = dynamicAggregation(ops, `${p}_dyn_agg`, level.ref, o, level.preOffset, c, cfg.groups, onOm);
   probe?.(`${stage}_dyn_agg_out/${r}`, d);
   return ops.leakyRelu(d, LRELU_SLOPE);
@@ -125,8 +125,9 @@ export function mrefRestorationNet<T>(ops: Ops<T>, inp: MRefInputs<T>, cfg: MRef
     probe?.(`body_${stage}_out`, body);
     const h = ops.add(body, x);
     if (stage === 'large') {
-      const t = ops.leakyRelu(conv(ops, 'dyn_agg_restore.tail_large.0', h, nf, nf / 2), LRELU_SLOPE);
-      restore = conv(ops, 'dyn_agg_restore.tail_large.2', t, nf / 2, 3);
+      const half = Math.floor(nf / 2); // ngf // 2
+      const t = ops.leakyRelu(conv(ops, 'dyn_agg_restore.tail_large.0', h, nf, half), LRELU_SLOPE);
+      restore = conv(ops, 'dyn_agg_restore.tail_large.2', t, half, 3);
     } else {
       x = ops.leakyRelu(ops.pixelShuffle(conv(ops, `dyn_agg_restore.tail_${stage}.0`, h, nf, nf * 4), 2), LRELU_SLOPE);
     }

@@ -9,7 +9,7 @@ import { toNCHW } from '../image/layout.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import { matchRows } from '../matching/correspondence.ts';
 import { matchCoarseToFine, EXACT_PAIR_LIMIT } from '../matching/coarse-to-fine.ts';
-import { flowFromIndex } from '../matching/pre-offset.ts';
+import { flowFromIndex, type MatchIndex } from '../matching/pre-offset.ts';
 import { restoreInTiles, tileInputs } from './restore-tiled.ts';
 import type { ReferenceFeatures, RefSRModel } from './refsr-model.ts';
 import type { Stage, StageTimes, SuperResolveOptions } from './super-resolve.ts';
@@ -20,6 +20,8 @@ export interface MultiSuperResolveResult {
   readonly seconds: StageTimes;
   /** The matching used for each reference ('auto' resolved per reference). */
   readonly matching: ('exact' | 'fast')[];
+  /** Each reference's correspondences (on its own patch grid). */
+  readonly matches: MatchIndex[];
 }
 
 /**
@@ -39,6 +41,7 @@ export async function superResolveMulti(model: RefSRModel, lr: RgbImage, up: Rgb
 
   const perRef: { feat: Omit<ReferenceFeatures, 'contras'>; flow: Float32Tensor }[] = [];
   const matching: ('exact' | 'fast')[] = [];
+  const matches: MatchIndex[] = [];
   for (let r = 0; r < t; r++) {
     opts.signal?.throwIfAborted();
     t0 = performance.now();
@@ -54,6 +57,7 @@ export async function superResolveMulti(model: RefSRModel, lr: RgbImage, up: Rgb
     const match = mode === 'fast' ? await matchCoarseToFine(inFeat, contras, matchOpts) : await matchRows(inFeat, contras, matchOpts);
     seconds.matching += (performance.now() - t0) / 1000;
     matching.push(mode);
+    matches.push(match);
     perRef.push({ feat: maps, flow: flowFromIndex(match) });
   }
 
@@ -64,5 +68,5 @@ export async function superResolveMulti(model: RefSRModel, lr: RgbImage, up: Rgb
     return model.restoreMulti({ lr: tiles[0]!.lr, refs: tiles.map((ti) => ti.levels) });
   });
   seconds.restoration = (performance.now() - t0) / 1000;
-  return { sr, seconds, matching };
+  return { sr, seconds, matching, matches };
 }
