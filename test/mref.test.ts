@@ -18,7 +18,14 @@ import { initTfjs } from '../src/training/tfjs-backend.ts';
 import { TfjsOps, fromNCHW, toNCHW, inScope } from '../src/training/tfjs-ops.ts';
 import { ParamStore } from '../src/training/param-store.ts';
 import { Rng } from '../src/random/rng.ts';
-import { mrefRestorationNet, type MRefConfig } from '../src/models/mref-arch.ts';
+import { mrefRestorationNet, MREF_LEVELS, type MRefConfig } from '../src/models/mref-arch.ts';
+import { RESTORATION_VARIANTS } from '../src/models/restoration-net.ts';
+import { RefSRModel } from '../src/pipeline/refsr-model.ts';
+import { tileInputs } from '../src/pipeline/restore-tiled.ts';
+import { matchRows } from '../src/matching/correspondence.ts';
+import { flowFromIndex } from '../src/matching/pre-offset.ts';
+import { readWeightFile } from '../src/weights/read-weight-file.ts';
+import { WeightMap } from '../src/weights/weight-map.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
 
 const mrefDir = join(sharedDir, 'golden-next', 'mref');
@@ -88,6 +95,55 @@ describe('golden mref (MRefSR multi-reference restoration)', { skip: mrefSkip },
       t.diagnostic(`${name}: error ${r.error.toExponential(2)} (bound ${r.bound})`);
     }
   });
+});
+
+// The chain `upscale` runs for a multi-reference model, from the stored images: the input's contrastive features
+// once, then per reference its own features, matching (refsr's exact matcher) and pre-offsets (the window the tiles
+// take), then the network. The official matching used the real VGG19 conv1_1..conv3_1 in both extractor branches
+// and the reference VGG19 (golden `vgg` weights, beside this folder); the network takes the first C channels.
+const vggWeights = join(sharedDir, 'golden', 'vgg', 'vgg_weights.safetensors');
+const chainSkip = mrefSkip || prerequisite(existsSync(vggWeights), `VGG19 golden weights not found at ${vggWeights}; mref chain from images skipped`);
+
+test('golden mref from its images: per-reference matching gives the official pre-offsets exactly, and the chain the output', { skip: chainSkip }, async (t) => {
+  const c = await GoldenCase.open(mrefDir);
+  const vgg = await readWeightFile(vggWeights);
+  const mapped = new Map<string, Float32Tensor>();
+  for (const k of vgg.keys()) {
+    mapped.set(`vgg.${k}`, vgg.get(k)!);
+    for (const b of [1, 2]) mapped.set(`feature_extraction_image${b}.model.${k}`, vgg.get(k)!);
+  }
+  for (const b of [1, 2]) {
+    mapped.set(`feature_extraction_image${b}.mean`, { shape: [1, 3, 1, 1], data: Float32Array.of(0.485, 0.456, 0.406) });
+    mapped.set(`feature_extraction_image${b}.std`, { shape: [1, 3, 1, 1], data: Float32Array.of(0.229, 0.224, 0.225) });
+  }
+  const front = new RefSRModel(WeightMap.fromTensors(mapped), { variant: 'full', restoration: RESTORATION_VARIANTS.full, vggInput: 'imagenet', matchReference: 'sharp' }, 'golden vgg', { threads: 1 });
+  const { weights, cfg, t: refs, inputs } = await mrefGoldenInputs(c);
+  const ours: Record<string, Float32Tensor> = { x: inputs.x! };
+  try {
+    const inFeat = await front.inputFeatures(await c.f32('img_in_up'));
+    const images = await c.f32('img_refs');
+    const [, , , H, W] = images.shape as number[];
+    for (let r = 0; r < refs; r++) {
+      const feat = await front.referenceFeatures({ shape: [1, 3, H!, W!], data: images.data.subarray(r * 3 * H! * W!, (r + 1) * 3 * H! * W!) });
+      const flow = flowFromIndex(await matchRows(inFeat, feat.contras, { threads: 1 }));
+      const tile = tileInputs(inputs.x!, feat, flow, 0, 0, inputs.x!.shape[2]!, inputs.x!.shape[3]!);
+      for (const { key } of MREF_LEVELS) {
+        const pre = tile.levels[key].preOffset;
+        assert.deepEqual(pre.data, inputs[`pre_${key}_${r}`]!.data, `reference ${r} ${key}: pre-offsets differ from the official matching`);
+        const full = tile.levels[key].ref;
+        const ch = cfg.refWidths[key];
+        ours[`ref_${key}_${r}`] = { shape: [1, ch, full.shape[2]!, full.shape[3]!], data: full.data.subarray(0, ch * full.shape[2]! * full.shape[3]!) };
+        ours[`pre_${key}_${r}`] = pre;
+      }
+    }
+  } finally {
+    await front.release();
+  }
+  const order = Array.from({ length: refs }, (_, i) => i);
+  const out = await runOnnx(weights.lookup, cfg, ours, order);
+  const r = checkTensor(c.name, 'out', out.out!.data, (await c.f32('out')).data, c.entry('out').tolerance);
+  assert.ok(r.pass, `out from the images: error ${r.error} > ${r.bound}`);
+  t.diagnostic(`out from the images: error ${r.error.toExponential(2)} (bound ${r.bound})`);
 });
 
 describe('mref network: tfjs and ONNX agree on every reflect padding, with gradients through the attention', () => {
