@@ -12,7 +12,7 @@ import { statePth } from './support/pth-writer.ts';
 import { sharedDir, prerequisite } from './support/shared.ts';
 import { initWeights } from '../src/models/init-weights.ts';
 import { mrefParamSpec } from '../src/models/mref-spec.ts';
-import { mrefRestorationNet, type MRefConfig } from '../src/models/mref-arch.ts';
+import { mrefRestorationNet, MREF_OFFICIAL, type MRefConfig } from '../src/models/mref-arch.ts';
 import { contrasBranch } from '../src/models/contras-extractor.ts';
 import { vgg19Features } from '../src/models/vgg-features.ts';
 import { OnnxOps, type Sym } from '../src/graph/onnx-ops.ts';
@@ -61,11 +61,15 @@ function sameBits(a: Float32Tensor | undefined, b: Float32Tensor, what: string):
   assert.ok(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)), `${what}: values differ`);
 }
 
-test('the key list of an MRefSR restoration state_dict: 126 keys at n_blocks 2, as the golden mref weights (110 at 1, 350 at 16)', () => {
+test('the key list of an MRefSR restoration state_dict: 126 keys at n_blocks 2, as the golden mref weights (110 at 1, 350 at 16); the official size has 23,711,633 parameters', () => {
   assert.equal(mrefParamSpec(CFG).size, 126);
   // mrefsr-forward.md: 110 keys at n_blocks 1 and 350 at n_blocks 16 (4 keys per residual block, 4 bodies).
   assert.equal(mrefParamSpec({ ...CFG, blocks: 1 }).size, 110);
   assert.equal(mrefParamSpec({ ...CFG, blocks: 16 }).size, 350);
+  // The official constructor (ngf 64, n_blocks 16, groups 8, widths 64/128/256): mrefsr-forward.md's 23.7 M.
+  let params = 0;
+  for (const s of mrefParamSpec(MREF_OFFICIAL).values()) params += s.reduce((a, b) => a * b, 1);
+  assert.equal(params, 23_711_633);
 });
 
 test('convert: an MRefSR checkpoint is recognised by its keys and written as a multi-reference bundle', async () => {
