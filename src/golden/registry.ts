@@ -17,5 +17,6 @@ export const GOLDEN_RUNNERS: Record<string, () => Promise<Runner>> = {
   pipeline: async () => (await import('./cases/pipeline.ts')).run,
   losses: async () => (await import('./cases/losses.ts' as string) as { run: Runner }).run,
   refvsr: async () => (await import('./cases/refvsr.ts')).run,
+  mref: async () => (await import('./cases/mref.ts')).run,
   homography: async () => (await import('./cases/homography.ts' as string) as { run: Runner }).run,
 };

@@ -44,6 +44,9 @@ export class FlopCounter<T> implements Ops<T> {
   avgPool2x2(x: T) { return this.inner.avgPool2x2(x); }
   resizeBilinear(x: T, h: number, w: number, alignCorners: boolean) { return this.inner.resizeBilinear(x, h, w, alignCorners); }
   flowWarp(x: T, flow: T, padding: 'zeros' | 'border') { return this.inner.flowWarp(x, flow, padding); }
+  softmaxChannels(x: T) { return this.inner.softmaxChannels(x); }
+  padReflectBottomRight(x: T, bottom: number, right: number) { return this.inner.padReflectBottomRight(x, bottom, right); }
+  cropTopLeft(x: T, h: number, w: number) { return this.inner.cropTopLeft(x, h, w); }
 }
 
 /** Counts a network definition's work from shapes alone: a FlopCounter over a graph builder holding no weights. */

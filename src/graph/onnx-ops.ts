@@ -243,6 +243,23 @@ export class OnnxOps implements Ops<Sym> {
     const grid = this.node('Transpose', [norm], [n, h, w, 2], { perm: [0, 2, 3, 1] });
     return this.node('GridSample', [x, grid], [n, c, h, w], { mode: 'bilinear', padding_mode: padding, align_corners: 1 });
   }
+
+  // Ops added for the multi-reference network (see ops.ts).
+
+  softmaxChannels(x: Sym): Sym { return this.node('Softmax', [x], x.shape, { axis: 1 }); }
+
+  padReflectBottomRight(x: Sym, bottom: number, right: number): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    if (bottom === 0 && right === 0) return x;
+    if (bottom >= h || right >= w) throw new Error(`reflect padding by ${bottom}x${right} needs a map larger than ${h}x${w}`);
+    return this.node('Pad', [x, this.ints([0, 0, 0, 0, 0, 0, bottom, right])], [n, c, h + bottom, w + right], { mode: 'reflect' });
+  }
+
+  cropTopLeft(x: Sym, h: number, w: number): Sym {
+    const [n, c, hx, wx] = x.shape as [number, number, number, number];
+    if (h === hx && w === wx) return x;
+    return this.node('Slice', [x, this.ints([0, 0]), this.ints([h, w]), this.ints([2, 3])], [n, c, h, w]);
+  }
 }
 
 function broadcast(a: readonly number[], b: readonly number[]): number[] {

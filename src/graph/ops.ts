@@ -54,4 +54,10 @@ export interface Ops<T> {
    * max(H-1, 1). `padding`: 'zeros' (corners outside count 0) or 'border' (positions clamped to the map).
    */
   flowWarp(x: T, flow: T, padding: 'zeros' | 'border'): T;
+  /** Softmax over the channel axis of an NCHW value, independently at every (n, y, x). */
+  softmaxChannels(x: T): T;
+  /** F.pad(x, [0, right, 0, bottom], mode='reflect'): mirror without repeating the edge; right < W and bottom < H. */
+  padReflectBottomRight(x: T, bottom: number, right: number): T;
+  /** x[:, :, :h, :w] of an NCHW value. */
+  cropTopLeft(x: T, h: number, w: number): T;
 }

@@ -1,11 +1,14 @@
 // Owns the refsr model file convention: one safetensors file holding the three networks under their official key
 // names (ContrasExtractorSep `feature_extraction_image{1,2}.*`, RestorationNet `content_extractor.*` /
 // `dyn_agg_restore.*`) plus the reference-side VGG19 under `vgg.conv*`, and `__metadata__` naming architecture,
-// variant, VGG input convention and provenance. Also the expected key/shape list of a bundle (for `convert`).
+// variant, VGG input convention and provenance (an MRefSR bundle: architecture `mrefsr`, `refsr.references` multi,
+// built by models/import-mref.ts). Also the expected key/shape list of a bundle (for `convert`).
 
 import { RESTORATION_VARIANTS, restorationNet, type RestorationConfig, type RestorationVariant } from './restoration-net.ts';
 import { contrasBranch } from './contras-extractor.ts';
-import { vgg19Features, type VggInputNorm } from './vgg-features.ts';
+import { vgg19Features, trunkWidthsOf, type VggInputNorm } from './vgg-features.ts';
+import type { MRefConfig } from './mref-arch.ts';
+import { mrefConfigFromShapes } from './mref-spec.ts';
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import type { WeightMap } from '../weights/weight-map.ts';
 import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/reference-view.ts';
@@ -13,8 +16,14 @@ import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/referenc
 export const VGG_PREFIX = 'vgg.';
 
 export interface BundleInfo {
-  readonly variant: RestorationVariant | 'custom';
+  readonly variant: RestorationVariant | 'custom' | 'mref';
+  /**
+   * The C2-Matching restoration config. For a multi-reference bundle (`mref` set) only its `trunkWidths` are
+   * meaningful: the widths of the extractor and VGG trunks feeding the network.
+   */
   readonly restoration: RestorationConfig;
+  /** Present for a multi-reference MRefSR bundle: its restoration network's configuration. */
+  readonly mref?: MRefConfig;
   readonly vggInput: VggInputNorm;
   /** The view of the reference the matcher sees (see matching/reference-view.ts); official models: `sharp`. */
   readonly matchReference: MatchReference;
@@ -27,7 +36,14 @@ export const METADATA_KEYS = {
   vggInput: 'refsr.vgg_input',
   provenance: 'refsr.provenance',
   matchReference: 'refsr.match_reference',
+  /** `multi` for a multi-reference restoration network (MRefSR); absent = one reference (C2-Matching). */
+  references: 'refsr.references',
+  /** The MRefSR network's configuration (JSON MRefConfig: ngf, blocks, groups, refWidths). */
+  mrefConfig: 'refsr.mref_config',
 } as const;
+
+/** `refsr.architecture` of a bundle holding MRefSR's multi-reference restoration network. */
+export const MREF_ARCHITECTURE = 'mrefsr';
 
 export class ModelFileError extends Error {
   constructor(message: string) { super(message); this.name = 'ModelFileError'; }
@@ -37,6 +53,7 @@ export class ModelFileError extends Error {
 export function describeBundle(weights: WeightMap, source: string): BundleInfo {
   const md = weights.metadata;
   const arch = md[METADATA_KEYS.architecture];
+  if (arch === MREF_ARCHITECTURE || md[METADATA_KEYS.references] === 'multi') return describeMRefBundle(weights, source);
   if (arch && arch !== 'c2-matching') throw new ModelFileError(`${source}: architecture "${arch}" is not supported (expected c2-matching)`);
   let restoration: RestorationConfig;
   let variant: BundleInfo['variant'];
@@ -59,6 +76,30 @@ export function describeBundle(weights: WeightMap, source: string): BundleInfo {
     if (!weights.has(probe)) throw new ModelFileError(`${source}: not a refsr model bundle (missing "${probe}"); import official checkpoints with \`refsr convert\``);
   }
   return { variant, restoration, vggInput, matchReference };
+}
+
+/** An MRefSR bundle (models/import-mref.ts): its network config from the metadata, checked against the weights. */
+function describeMRefBundle(weights: WeightMap, source: string): BundleInfo {
+  const md = weights.metadata;
+  let mref: MRefConfig;
+  try {
+    mref = JSON.parse(md[METADATA_KEYS.mrefConfig] ?? '') as MRefConfig;
+  } catch {
+    throw new ModelFileError(`${source}: a multi-reference model without a valid ${METADATA_KEYS.mrefConfig} in its metadata`);
+  }
+  const fromWeights = mrefConfigFromShapes((k) => weights.get(k)?.shape);
+  if (JSON.stringify(fromWeights) !== JSON.stringify(mref)) throw new ModelFileError(`${source}: ${METADATA_KEYS.mrefConfig} ${JSON.stringify(mref)} does not match the weights (${JSON.stringify(fromWeights)})`);
+  const vggInput = (md[METADATA_KEYS.vggInput] ?? 'imagenet') as VggInputNorm;
+  if (!['imagenet', 'caffe'].includes(vggInput)) throw new ModelFileError(`${source}: unknown VGG input convention "${vggInput}"`);
+  for (const probe of ['feature_extraction_image1.model.conv1_1.weight', `${VGG_PREFIX}conv1_1.weight`]) {
+    if (!weights.has(probe)) throw new ModelFileError(`${source}: incomplete multi-reference bundle (missing "${probe}"); import official checkpoints with \`refsr convert\``);
+  }
+  const trunkWidths = trunkWidthsOf((k) => weights.get(k)?.shape, VGG_PREFIX);
+  const extractorWidths = trunkWidthsOf((k) => weights.get(k)?.shape, 'feature_extraction_image1.model.');
+  if (JSON.stringify(trunkWidths) !== JSON.stringify(extractorWidths)) {
+    throw new ModelFileError(`${source}: extractor widths ${extractorWidths.join('/')} differ from the reference VGG widths ${trunkWidths.join('/')}; refsr runs both trunks at one width`);
+  }
+  return { variant: 'mref', restoration: { ...RESTORATION_VARIANTS.full, trunkWidths }, mref, vggInput, matchReference: 'sharp' };
 }
 
 /** Every parameter key and shape a bundle with this restoration config must contain. */

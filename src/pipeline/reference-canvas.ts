@@ -1,7 +1,8 @@
 // Owns turning the user's reference photo(s) into the one reference image the network matches against: mod-crop
 // to a multiple of 4, downscaling of references beyond the pixel budget (matching cost grows with input x
 // reference area), and packing several references side by side with a blank gap so no 3x3 feature patch straddles
-// two photos; correspondences then pick the best patch from any of them.
+// two photos; correspondences then pick the best patch from any of them. (A multi-reference model takes the
+// prepared references one by one instead, see multi-reference.ts.)
 
 import { rgbImage, type RgbImage } from '../image/rgb-image.ts';
 import { modCrop } from '../image/layout.ts';
@@ -18,7 +19,8 @@ export interface ReferenceCanvas {
   readonly notes: string[];
 }
 
-export function buildReferenceCanvas(refs: readonly { image: RgbImage; name: string }[], maxPixels = DEFAULT_REF_MAX_PIXELS): ReferenceCanvas {
+/** The references each mod-cropped to a multiple of 4, downscaled together to the pixel budget (with notes). */
+export function prepareReferences(refs: readonly { image: RgbImage; name: string }[], maxPixels = DEFAULT_REF_MAX_PIXELS): { images: RgbImage[]; notes: string[] } {
   if (refs.length === 0) throw new Error('at least one reference image is needed');
   const notes: string[] = [];
   const total = refs.reduce((s, r) => s + r.image.width * r.image.height, 0);
@@ -36,6 +38,11 @@ export function buildReferenceCanvas(refs: readonly { image: RgbImage; name: str
     }
     return modCrop(img, 4);
   });
+  return { images: prepared, notes };
+}
+
+export function buildReferenceCanvas(refs: readonly { image: RgbImage; name: string }[], maxPixels = DEFAULT_REF_MAX_PIXELS): ReferenceCanvas {
+  const { images: prepared, notes } = prepareReferences(refs, maxPixels);
   if (prepared.length === 1) return { image: prepared[0]!, notes };
   const height = Math.max(...prepared.map((p) => p.height));
   const width = prepared.reduce((s, p) => s + p.width, 0) + REFERENCE_GAP * (prepared.length - 1);

@@ -1,5 +1,6 @@
 // Owns a loaded refsr model ready to run: the weights of the three networks, their description, and the ONNX
 // Runtime sessions built from the shared network definitions (a bounded cache per input shape, since graphs are static).
+// The restoration network is C2-Matching's (one reference, `restore`) or MRefSR's (any number, `restoreMulti`).
 
 import { OnnxOps, type Sym } from '../graph/onnx-ops.ts';
 import { OrtGraph, type SessionOptions } from '../graph/ort-session.ts';
@@ -7,6 +8,7 @@ import { SessionCache } from '../graph/session-cache.ts';
 import { contrasBranch } from '../models/contras-extractor.ts';
 import { vgg19Features } from '../models/vgg-features.ts';
 import { restorationNet } from '../models/restoration-net.ts';
+import { mrefRestorationNet } from '../models/mref-arch.ts';
 import { describeBundle, VGG_PREFIX, type BundleInfo } from '../models/model-bundle.ts';
 import { readWeightFile } from '../weights/read-weight-file.ts';
 import type { WeightMap } from '../weights/weight-map.ts';
@@ -24,6 +26,12 @@ export interface ReferenceFeatures {
 export interface RestorationTileInputs {
   readonly lr: Float32Tensor;
   readonly levels: Record<'relu1_1' | 'relu2_1' | 'relu3_1', { ref: Float32Tensor; refLocal: Float32Tensor; preOffset: Float32Tensor }>;
+}
+
+/** One LR tile with every reference's levels, for the multi-reference network (one entry per reference). */
+export interface MultiRestorationTileInputs {
+  readonly lr: Float32Tensor;
+  readonly refs: readonly RestorationTileInputs['levels'][];
 }
 
 export type DeformConvLowering = 'auto' | 'gridsample' | 'deformconv';
@@ -94,6 +102,7 @@ export class RefSRModel {
 
   /** RestorationNet on one LR tile; returns the SR tile [1, 3, 4h, 4w] (unclamped). */
   async restore(t: RestorationTileInputs): Promise<Float32Tensor> {
+    if (this.info.mref) throw new Error(`${this.source} is a multi-reference model: use restoreMulti`);
     const feeds: Record<string, Float32Tensor> = { lr: t.lr };
     const levels = this.info.restoration.smallAggregation ? (['relu3_1', 'relu2_1', 'relu1_1'] as const) : (['relu2_1', 'relu1_1'] as const);
     for (const l of levels) {
@@ -108,6 +117,31 @@ export class RefSRModel {
       const level = (l: string) => ({ ref: s[`ref_${l}`]!, refLocal: s[`local_${l}`]!, preOffset: s[`pre_${l}`]! });
       const r = restorationNet(ops, { lr: s.lr!, relu3_1: this.info.restoration.smallAggregation ? level('relu3_1') : undefined, relu2_1: level('relu2_1'), relu1_1: level('relu1_1') }, this.info.restoration);
       ops.output(r.out, 'out');
+    }, feeds);
+    return out.out!;
+  }
+
+  /** MRefSR's multi-reference network on one LR tile, all references at once; the SR tile [1, 3, 4h, 4w] (unclamped). */
+  async restoreMulti(t: MultiRestorationTileInputs): Promise<Float32Tensor> {
+    const cfg = this.info.mref;
+    if (!cfg) throw new Error(`${this.source} is a single-reference model: use restore`);
+    const feeds: Record<string, Float32Tensor> = { lr: t.lr };
+    t.refs.forEach((levels, r) => {
+      for (const l of ['relu3_1', 'relu2_1', 'relu1_1'] as const) {
+        feeds[`ref_${l}_${r}`] = levels[l].ref;
+        feeds[`local_${l}_${r}`] = levels[l].refLocal;
+        feeds[`pre_${l}_${r}`] = levels[l].preOffset;
+      }
+    });
+    const key = `restore-multi:${Object.entries(feeds).map(([k, v]) => `${k}=${v.shape}`).join(';')}`;
+    const out = await this.run(key, (ops) => {
+      const s: Record<string, Sym> = {};
+      for (const [k, v] of Object.entries(feeds)) s[k] = ops.input(k, v.shape);
+      const refs = t.refs.map((_, r) => {
+        const level = (l: string) => ({ ref: s[`ref_${l}_${r}`]!, refLocal: s[`local_${l}_${r}`]!, preOffset: s[`pre_${l}_${r}`]! });
+        return { relu3_1: level('relu3_1'), relu2_1: level('relu2_1'), relu1_1: level('relu1_1') };
+      });
+      ops.output(mrefRestorationNet(ops, { lr: s.lr!, refs }, cfg).out, 'out');
     }, feeds);
     return out.out!;
   }

@@ -31,12 +31,20 @@ const LEVELS = [
  * @returns the SR image [1, 3, 4h, 4w], unclamped
  */
 export async function restoreTiled(model: RefSRModel, lr: Float32Tensor, ref: ReferenceFeatures, flow: Float32Tensor, opts: TiledRestoreOptions = {}): Promise<Float32Tensor> {
+  return restoreInTiles(lr, opts, (y, x, th, tw) => model.restore(tileInputs(lr, ref, flow, y, x, th, tw)));
+}
+
+/**
+ * Runs `restoreTile` (LR tile origin and size -> SR tile [1, 3, 4th, 4tw]) over the tile layout of the LR image and
+ * blends the tiles with linear ramps; one call for the whole image when it fits in one tile.
+ */
+export async function restoreInTiles(lr: Float32Tensor, opts: TiledRestoreOptions, restoreTile: (y: number, x: number, h: number, w: number) => Promise<Float32Tensor>): Promise<Float32Tensor> {
   const [, , h, w] = lr.shape as [number, number, number, number];
   const layout = tileLayout(h, w, opts.tile ?? DEFAULT_TILE, opts.overlap ?? DEFAULT_OVERLAP);
   const H = 4 * h;
   const W = 4 * w;
   if (layout.tiles.length === 1) {
-    const out = await model.restore(tileInputs(lr, ref, flow, 0, 0, h, w));
+    const out = await restoreTile(0, 0, h, w);
     opts.onProgress?.(1);
     return out;
   }
@@ -46,7 +54,7 @@ export async function restoreTiled(model: RefSRModel, lr: Float32Tensor, ref: Re
   let done = 0;
   for (const t of layout.tiles) {
     opts.signal?.throwIfAborted();
-    const out = await model.restore(tileInputs(lr, ref, flow, t.y, t.x, t.h, t.w));
+    const out = await restoreTile(t.y, t.x, t.h, t.w);
     const th = 4 * t.h;
     const tw = 4 * t.w;
     const wy = axisWeights(th, ramp, t.y > 0, t.y + t.h < h);
@@ -67,7 +75,7 @@ export async function restoreTiled(model: RefSRModel, lr: Float32Tensor, ref: Re
   return { shape: [1, 3, H, W], data: acc };
 }
 
-export function tileInputs(lr: Float32Tensor, ref: ReferenceFeatures, flow: Float32Tensor, y: number, x: number, h: number, w: number) {
+export function tileInputs(lr: Float32Tensor, ref: Omit<ReferenceFeatures, 'contras'>, flow: Float32Tensor, y: number, x: number, h: number, w: number) {
   const levels = {} as Parameters<RefSRModel['restore']>[0]['levels'];
   for (const { name, scale } of LEVELS) {
     levels[name] = {

@@ -1,6 +1,7 @@
 // Owns the C2-Matching inference chain on prepared images: contrastive features of the bicubic-upsampled input and
 // of the reference, exact correspondence matching, flow, reference VGG features, tiled restoration. Reports
-// per-stage timings and progress; cancellable between blocks.
+// per-stage timings and progress; cancellable between blocks. A multi-reference model given one reference runs
+// through multi-reference.ts with t = 1.
 
 import type { RgbImage } from '../image/rgb-image.ts';
 import { toNCHW } from '../image/layout.ts';
@@ -10,10 +11,12 @@ import { matchCoarseToFine, EXACT_PAIR_LIMIT } from '../matching/coarse-to-fine.
 import { flowFromIndex, type MatchIndex } from '../matching/pre-offset.ts';
 import { matchingView } from '../matching/reference-view.ts';
 import { restoreTiled } from './restore-tiled.ts';
+import { superResolveMulti } from './multi-reference.ts';
 import { stallPoint } from '../debug/stall-point.ts';
 import type { ReferenceFeatures, RefSRModel } from './refsr-model.ts';
 
-export type Stage = 'features' | 'matching' | 'restoration';
+/** A stage of the work; a multi-reference model reports features and matching per reference ("matching ref 2/3"). */
+export type Stage = 'features' | 'matching' | 'restoration' | `${'features' | 'matching'} ref ${number}/${number}`;
 export type MatchingMode = 'auto' | 'exact' | 'fast';
 
 export interface SuperResolveOptions {
@@ -62,6 +65,11 @@ export async function correspondenceFeatures(model: RefSRModel, up: RgbImage, re
  * @param ref the reference (any size, multiple of 4)
  */
 export async function superResolve(model: RefSRModel, lr: RgbImage, up: RgbImage, ref: RgbImage, opts: SuperResolveOptions = {}): Promise<SuperResolveResult> {
+  if (model.info.mref) {
+    // A multi-reference model given one reference (eval protocols, robustness): its network with t = 1.
+    const r = await superResolveMulti(model, lr, up, [ref], opts);
+    return { sr: r.sr, match: r.matches[0]!, seconds: r.seconds, matching: r.matching[0]! };
+  }
   const seconds: StageTimes = { features: 0, matching: 0, restoration: 0 };
   let t0 = performance.now();
   opts.onProgress?.('features', 0);

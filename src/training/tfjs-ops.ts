@@ -232,6 +232,16 @@ export class TfjsOps implements TrainOps<tf.Tensor> {
     return tf.reshape(tf.sum(tf.mul(sampled, tf.reshape(weights, [4, slots, 1])), 0), [n, h, w, c]);
   }
 
+  /** Channels are the stored last axis. */
+  softmaxChannels(x: tf.Tensor): tf.Tensor { return tf.softmax(x); }
+
+  padReflectBottomRight(x: tf.Tensor, bottom: number, right: number): tf.Tensor {
+    if (bottom === 0 && right === 0) return x;
+    return tf.mirrorPad(x, [[0, 0], [0, bottom], [0, right], [0, 0]], 'reflect');
+  }
+
+  cropTopLeft(x: tf.Tensor, h: number, w: number): tf.Tensor { return tf.slice(x, [0, 0, 0, 0], [-1, h, w, -1]); }
+
   batchNormTrain(x: tf.Tensor, name: string, channels: number, eps: number): tf.Tensor {
     const gamma = this.param(`${name}.weight`, [channels]);
     const beta = this.param(`${name}.bias`, [channels]);

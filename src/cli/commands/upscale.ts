@@ -74,7 +74,7 @@ export function registerUpscale(program: Command): void {
           await withOutputs(signal, (out) => writeImage(flags.output, r.sr, out));
           return r;
         });
-        const summary = { input, refs: flags.ref, output: flags.output, model: modelPath, size: [result.sr.width, result.sr.height], matching: result.matching, seconds: result.seconds };
+        const summary = { input, refs: flags.ref, output: flags.output, model: modelPath, size: [result.sr.width, result.sr.height], matching: result.matching, references: result.references, seconds: result.seconds };
         if (flags.json) console.log(JSON.stringify(summary));
         else if (!flags.quiet) process.stderr.write(`wrote ${flags.output} (${result.sr.width}x${result.sr.height}) in ${(result.seconds.features + result.seconds.matching + result.seconds.restoration).toFixed(1)} s\n`);
       } finally {

@@ -174,8 +174,9 @@ export class TapeOps implements Ops<Sym> {
     return this.op([x], () => ({ op: 'maxPool2x2' as const, x, y: this.f.node('MaxPool', [x], [n, c, Math.floor(h / 2), Math.floor(w / 2)], { kernel_shape: [2, 2], strides: [2, 2] }) }));
   }
 
-  // Ops of the video network (avgPool2x2, resizeBilinear, flowWarp) have no backward rule in this engine yet:
-  // a network that uses them trains on the tfjs engine.
+  // Ops of the video network (avgPool2x2, resizeBilinear, flowWarp) and of the multi-reference fusion
+  // (softmaxChannels, padReflectBottomRight, cropTopLeft) have no backward rule in this engine yet: a network that
+  // uses them trains on the tfjs engine.
   private unsupported(op: string): never {
     throw new Error(`onnx engine: ${op} has no backward rule yet (train this network with engine: tfjs)`);
   }
@@ -183,6 +184,9 @@ export class TapeOps implements Ops<Sym> {
   avgPool2x2(_x: Sym): Sym { return this.unsupported('avgPool2x2'); }
   resizeBilinear(_x: Sym, _h: number, _w: number, _alignCorners: boolean): Sym { return this.unsupported('resizeBilinear'); }
   flowWarp(_x: Sym, _flow: Sym, _padding: 'zeros' | 'border'): Sym { return this.unsupported('flowWarp'); }
+  softmaxChannels(_x: Sym): Sym { return this.unsupported('softmaxChannels'); }
+  padReflectBottomRight(_x: Sym, _bottom: number, _right: number): Sym { return this.unsupported('padReflectBottomRight'); }
+  cropTopLeft(_x: Sym, _h: number, _w: number): Sym { return this.unsupported('cropTopLeft'); }
 
   upsampleBilinear(x: Sym, scale: number): Sym {
     const [n, c, h, w] = x.shape as [number, number, number, number];
