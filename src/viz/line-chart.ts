@@ -1,5 +1,6 @@
 // Owns line charts as standalone SVG (training curves: a figure against the step): several series over one numeric
-// x axis, nice ticks on both axes, a legend, points marked, gaps where a series has no value.
+// x axis, nice ticks on both axes, a legend, points marked, gaps where a series has no value; past the palette's
+// six colours a series is dashed.
 
 import { esc } from './raster.ts';
 import { SERIES_COLORS } from './colors.ts';
@@ -68,6 +69,8 @@ export function lineChartSvg(o: LineChartOptions): Svg {
   if (o.yLabel) parts.push(`<text transform="translate(16 ${top + ph / 2}) rotate(-90)" text-anchor="middle" font-family="sans-serif" font-size="12">${esc(o.yLabel)}</text>`);
   o.series.forEach((s, i) => {
     const color = s.color ?? SERIES_COLORS[i % SERIES_COLORS.length]!;
+    // Past the palette, the colours repeat with a dashed line.
+    const dash = !s.color && i >= SERIES_COLORS.length ? ' stroke-dasharray="6 4"' : '';
     let d = '';
     let pen = false;
     for (const [x, y] of s.points) {
@@ -76,10 +79,10 @@ export function lineChartSvg(o: LineChartOptions): Svg {
       pen = true;
       parts.push(`<circle cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="2.5" fill="${color}"/>`);
     }
-    if (d) parts.push(`<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    if (d) parts.push(`<path d="${d.trim()}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     const lx = left + (i % 3) * (pw / 3);
     const ly = top + ph + 50 + 18 * Math.floor(i / 3);
-    parts.push(`<rect x="${lx.toFixed(1)}" y="${ly - 9}" width="14" height="4" fill="${color}"/><text x="${(lx + 20).toFixed(1)}" y="${ly - 3}" font-family="sans-serif" font-size="12">${esc(s.name)}</text>`);
+    parts.push(`<line x1="${lx.toFixed(1)}" x2="${(lx + 16).toFixed(1)}" y1="${ly - 7}" y2="${ly - 7}" stroke="${color}" stroke-width="3"${dash.replace('6 4', '4 3')}/><text x="${(lx + 20).toFixed(1)}" y="${ly - 3}" font-family="sans-serif" font-size="12">${esc(s.name)}</text>`);
   });
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><rect width="${width}" height="${height}" fill="#ffffff"/>${parts.join('')}</svg>`;
   return { width, height, svg };
