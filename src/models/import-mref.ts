@@ -3,13 +3,12 @@
 // read from the restoration weights; every expected key and shape is checked, missing keys named by part; the
 // bundle's metadata says it is multi-reference.
 
-import type { Float32Tensor } from '../tensor/host-tensor.ts';
-import { formatShape, shapesEqual } from '../tensor/host-tensor.ts';
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import { contrasBranch } from './contras-extractor.ts';
 import { vgg19Features, trunkWidthsOf, type TrunkWidths, type VggInputNorm } from './vgg-features.ts';
 import { METADATA_KEYS, VGG_PREFIX, MREF_ARCHITECTURE } from './model-bundle.ts';
 import { ConvertError, stripWrappers, type TensorSet } from './import-official.ts';
+import { checkAgainstSpec, specProblems } from './spec-check.ts';
 import { isMRefStateDict, mrefConfigFromShapes, mrefParamSpec, MRefConfigError } from './mref-spec.ts';
 import type { MRefConfig } from './mref-arch.ts';
 
@@ -63,25 +62,10 @@ export function assembleMRefBundle(inp: AssembleMRefInputs): AssembleMRefResult 
   const vggWidths: TrunkWidths = [config.refWidths.relu1_1, config.refWidths.relu2_1, config.refWidths.relu3_1];
   const extractorWidths = trunkWidthsOf((k) => merged.get(k)?.shape, 'feature_extraction_image1.model.');
   const spec = new Map([...restorationSpec, ...frontSpec(extractorWidths, vggWidths)]);
-  const missing: string[] = [];
-  const wrong: string[] = [];
-  const tensors: TensorSet = new Map();
-  for (const [key, shape] of spec) {
-    const t = merged.get(key);
-    if (!t) { missing.push(key); continue; }
-    const same = shapesEqual(t.shape, shape) || ((key.endsWith('.mean') || key.endsWith('.std')) && t.data.length === 3);
-    if (!same) wrong.push(`${key}: ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
-    else tensors.set(key, { shape, data: t.data } satisfies Float32Tensor);
-  }
-  const dropped = [...merged.keys()].filter((k) => !spec.has(k)).sort();
-  if (missing.length || wrong.length) {
-    throw new ConvertError([
-      `the checkpoints do not form a complete MRefSR (multi-reference) model (ngf ${config.ngf}, n_blocks ${config.blocks}, groups ${config.groups}):`,
-      ...(missing.length ? [`  missing ${missing.length} keys: ${summarizeMissing(missing)}`] : []),
-      ...wrong.map((w) => `  wrong shape ${w}`),
-      ...(dropped.length ? [`  unexpected keys (ignored): ${dropped.slice(0, 8).join(', ')}${dropped.length > 8 ? ` and ${dropped.length - 8} more` : ''}`] : []),
-    ].join('\n'));
-  }
+  const check = checkAgainstSpec(spec, merged);
+  const problems = specProblems(`the checkpoints do not form a complete MRefSR (multi-reference) model (ngf ${config.ngf}, n_blocks ${config.blocks}, groups ${config.groups}):`, check, summarizeMissing);
+  if (problems) throw new ConvertError(problems);
+  const { tensors, unexpected: dropped } = check;
   let restorationParams = 0;
   for (const s of restorationSpec.values()) restorationParams += s.reduce((a, b) => a * b, 1);
   return {

@@ -3,9 +3,9 @@
 // Oxford/MatConvNet relu3_1 export (json + bin, Caffe input convention). Every expected key and shape is checked.
 
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
-import { formatShape, shapesEqual } from '../tensor/host-tensor.ts';
 import { RESTORATION_VARIANTS, type RestorationConfig, type RestorationVariant } from './restoration-net.ts';
 import { bundleSpec, METADATA_KEYS, VGG_PREFIX } from './model-bundle.ts';
+import { checkAgainstSpec, specProblems } from './spec-check.ts';
 import type { VggInputNorm } from './vgg-features.ts';
 
 export class ConvertError extends Error {
@@ -62,26 +62,10 @@ export function assembleBundle(inp: AssembleInputs): AssembleResult {
   const variant: RestorationVariant = inp.variant ?? (merged.has('dyn_agg_restore.small_dyn_agg.weight') ? 'full' : 'light');
   const config: RestorationConfig = RESTORATION_VARIANTS[variant];
   const spec = bundleSpec(config);
-  const missing: string[] = [];
-  const wrong: string[] = [];
-  const tensors: TensorSet = new Map();
-  for (const [key, shape] of spec) {
-    const t = merged.get(key);
-    if (!t) { missing.push(key); continue; }
-    const same = shapesEqual(t.shape, shape) || (key.endsWith('.mean') || key.endsWith('.std')) && t.data.length === 3;
-    if (!same) wrong.push(`${key}: ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
-    else tensors.set(key, { shape, data: t.data });
-  }
-  const dropped = [...merged.keys()].filter((k) => !spec.has(k)).sort();
-  if (missing.length || wrong.length) {
-    const groups = summarizeMissing(missing);
-    throw new ConvertError([
-      `the checkpoints do not form a complete ${variant} C2-Matching model:`,
-      ...(missing.length ? [`  missing ${missing.length} keys: ${groups}`] : []),
-      ...wrong.map((w) => `  wrong shape ${w}`),
-      ...(dropped.length ? [`  unexpected keys (ignored): ${dropped.slice(0, 8).join(', ')}${dropped.length > 8 ? ` and ${dropped.length - 8} more` : ''}`] : []),
-    ].join('\n'));
-  }
+  const check = checkAgainstSpec(spec, merged);
+  const problems = specProblems(`the checkpoints do not form a complete ${variant} C2-Matching model:`, check, summarizeMissing);
+  if (problems) throw new ConvertError(problems);
+  const { tensors, unexpected: dropped } = check;
   return {
     tensors, dropped, variant,
     metadata: {

@@ -5,9 +5,9 @@
 // and/or separate SPyNet and extractor files, every key and shape checked.
 
 import { OnnxOps } from '../graph/onnx-ops.ts';
-import { formatShape, shapesEqual } from '../tensor/host-tensor.ts';
 import { refVsrExtractor, refVsrForward, refVsrKeyframeRelu1_1, REFVSR_MID, REFVSR_RELEASED, REFVSR_EXTRACTOR_PREFIX, type RefVsrConfig } from './refvsr-arch.ts';
 import { ConvertError, type TensorSet } from './import-official.ts';
+import { checkAgainstSpec, specProblems } from './spec-check.ts';
 import { METADATA_KEYS } from './model-bundle.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from './vgg-features.ts';
 
@@ -121,25 +121,10 @@ export function assembleRefVsrBundle(inp: RefVsrAssembleInputs): RefVsrAssembleR
   if (numBlocks === 0) throw new ConvertError('no Ref-VSR generator keys (lr_resblocks.main.2.*): give the Ref-VSR checkpoint');
   const config: RefVsrConfig = { numBlocks, groups: REFVSR_RELEASED.groups };
   const spec = refVsrSpec(config);
-  const missing: string[] = [];
-  const wrong: string[] = [];
-  const tensors: TensorSet = new Map();
-  for (const [key, shape] of spec) {
-    const t = merged.get(key);
-    if (!t) { missing.push(key); continue; }
-    const buffer = /(^|\.)(mean|std)$/.test(key) && t.data.length === 3;
-    if (!shapesEqual(t.shape, shape) && !buffer) wrong.push(`${key}: ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
-    else tensors.set(key, { shape, data: t.data });
-  }
-  const unexpected = [...merged.keys()].filter((k) => !spec.has(k)).sort();
-  if (missing.length || wrong.length || unexpected.length) {
-    throw new ConvertError([
-      `the checkpoints do not form a complete ${REFVSR_CLASS} (num_blocks ${numBlocks}):`,
-      ...(missing.length ? [`  missing ${missing.length} keys: ${summarizeMissing(missing)}`] : []),
-      ...wrong.map((w) => `  wrong shape ${w}`),
-      ...(unexpected.length ? [`  unexpected keys: ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ` and ${unexpected.length - 8} more` : ''}`] : []),
-    ].join('\n'));
-  }
+  const check = checkAgainstSpec(spec, merged);
+  const problems = specProblems(`the checkpoints do not form a complete ${REFVSR_CLASS} (num_blocks ${numBlocks}):`, check, summarizeMissing, true);
+  if (problems) throw new ConvertError(problems);
+  const { tensors, unexpected } = check;
   return {
     tensors, config, dropped: [...dropped, ...unexpected], replaced, filled,
     metadata: {
