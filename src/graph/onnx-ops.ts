@@ -73,15 +73,7 @@ export class OnnxOps implements Ops<Sym> {
   }
 
   conv2d(x: Sym, weight: Sym, bias: Sym | undefined, opts: ConvOptions): Sym {
-    const [n, c, h, w] = x.shape as [number, number, number, number];
-    const [o, ci, kh, kw] = weight.shape as [number, number, number, number];
-    if (ci !== c) throw new Error(`conv ${weight.name}: input has ${c} channels, weight expects ${ci}`);
-    const s = opts.stride ?? 1;
-    const oh = Math.floor((h + 2 * opts.pad - kh) / s) + 1;
-    const ow = Math.floor((w + 2 * opts.pad - kw) / s) + 1;
-    return this.node('Conv', bias ? [x, weight, bias] : [x, weight], [n, o, oh, ow], {
-      kernel_shape: [kh, kw], pads: [opts.pad, opts.pad, opts.pad, opts.pad], strides: [s, s],
-    });
+    return this.node('Conv', bias ? [x, weight, bias] : [x, weight], convOutputShape(x, weight, opts), convAttrs(weight, opts));
   }
 
   deformConv(x: Sym, offset: Sym, mask: Sym, weight: Sym, bias: Sym | undefined, groups: number): Sym {
@@ -177,10 +169,10 @@ export class OnnxOps implements Ops<Sym> {
   relu(x: Sym): Sym { return this.node('Relu', [x], x.shape); }
   leakyRelu(x: Sym, slope: number): Sym { return this.node('LeakyRelu', [x], x.shape, { alpha: { float: slope } }); }
   sigmoid(x: Sym): Sym { return this.node('Sigmoid', [x], x.shape); }
-  add(a: Sym, b: Sym): Sym { return this.node('Add', [a, b], broadcast(a.shape, b.shape)); }
-  sub(a: Sym, b: Sym): Sym { return this.node('Sub', [a, b], broadcast(a.shape, b.shape)); }
-  mul(a: Sym, b: Sym): Sym { return this.node('Mul', [a, b], broadcast(a.shape, b.shape)); }
-  div(a: Sym, b: Sym): Sym { return this.node('Div', [a, b], broadcast(a.shape, b.shape)); }
+  add(a: Sym, b: Sym): Sym { return this.node('Add', [a, b], broadcastShape(a.shape, b.shape)); }
+  sub(a: Sym, b: Sym): Sym { return this.node('Sub', [a, b], broadcastShape(a.shape, b.shape)); }
+  mul(a: Sym, b: Sym): Sym { return this.node('Mul', [a, b], broadcastShape(a.shape, b.shape)); }
+  div(a: Sym, b: Sym): Sym { return this.node('Div', [a, b], broadcastShape(a.shape, b.shape)); }
 
   concat(xs: readonly Sym[], axis: number): Sym {
     const shape = [...xs[0]!.shape];
@@ -262,7 +254,23 @@ export class OnnxOps implements Ops<Sym> {
   }
 }
 
-function broadcast(a: readonly number[], b: readonly number[]): number[] {
+/** Output shape [n, o, oh, ow] of a conv of `x` with `weight` (checks the channel count). */
+export function convOutputShape(x: Sym, weight: Sym, opts: ConvOptions): number[] {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const [o, ci, kh, kw] = weight.shape as [number, number, number, number];
+  if (ci !== c) throw new Error(`conv ${weight.name}: input has ${c} channels, weight expects ${ci}`);
+  const s = opts.stride ?? 1;
+  return [n, o, Math.floor((h + 2 * opts.pad - kh) / s) + 1, Math.floor((w + 2 * opts.pad - kw) / s) + 1];
+}
+
+/** The ONNX Conv attributes of a square-padded conv. */
+export function convAttrs(weight: Sym, opts: ConvOptions): { kernel_shape: number[]; pads: number[]; strides: number[] } {
+  const s = opts.stride ?? 1;
+  return { kernel_shape: [weight.shape[2]!, weight.shape[3]!], pads: [opts.pad, opts.pad, opts.pad, opts.pad], strides: [s, s] };
+}
+
+/** numpy-style broadcast of two static shapes (the ONNX elementwise rule). */
+export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
   const n = Math.max(a.length, b.length);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {

@@ -3,7 +3,7 @@
 // handful of shape-tracking node helpers the tape and the backward rules share. No network or gradient knowledge.
 
 import { OnnxModel, type AttrValue } from '../../graph/onnx-model.ts';
-import type { Sym } from '../../graph/onnx-ops.ts';
+import { broadcastShape, type Sym } from '../../graph/onnx-ops.ts';
 import { formatShape } from '../../tensor/host-tensor.ts';
 
 export type { Sym };
@@ -108,14 +108,3 @@ export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const da = a[a.length - n + i] ?? 1;
-    const db = b[b.length - n + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) throw new Error(`cannot broadcast ${formatShape(a)} with ${formatShape(b)}`);
-    out.push(Math.max(da, db));
-  }
-  return out;
-}

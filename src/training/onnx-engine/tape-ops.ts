@@ -10,6 +10,7 @@
 
 import type { ConvOptions, Ops } from '../../graph/ops.ts';
 import { GraphBuilder, type Sym } from './graph-builder.ts';
+import { convAttrs, convOutputShape } from '../../graph/onnx-ops.ts';
 import { im2colShapes } from './deform-im2col.ts';
 
 export type TapeEntry = { readonly seg: number } & (
@@ -118,15 +119,10 @@ export class TapeOps implements Ops<Sym> {
   }
 
   conv2d(x: Sym, w: Sym, b: Sym | undefined, opts: ConvOptions): Sym {
-    const [n, c, h, wd] = x.shape as [number, number, number, number];
-    const [o, ci, kh, kw] = w.shape as [number, number, number, number];
-    if (ci !== c) throw new Error(`conv ${w.name}: input has ${c} channels, weight expects ${ci}`);
-    const s = opts.stride ?? 1;
-    const oh = Math.floor((h + 2 * opts.pad - kh) / s) + 1;
-    const ow = Math.floor((wd + 2 * opts.pad - kw) / s) + 1;
+    const shape = convOutputShape(x, w, opts);
     return this.op([x, w, b], () => ({
       op: 'conv2d' as const, x, w, b, opts,
-      y: this.f.node('Conv', b ? [x, w, b] : [x, w], [n, o, oh, ow], { kernel_shape: [kh, kw], pads: [opts.pad, opts.pad, opts.pad, opts.pad], strides: [s, s] }),
+      y: this.f.node('Conv', b ? [x, w, b] : [x, w], shape, convAttrs(w, opts)),
     }));
   }
 
