@@ -13,9 +13,8 @@ import type { Rng } from '../../random/rng.ts';
 import type { RgbImage } from '../../image/rgb-image.ts';
 import { crop, padBottomRight } from '../../image/layout.ts';
 import { pilResizeBicubic } from '../../image/pil-bicubic.ts';
-import { applyFlips, drawFlips } from './augment.ts';
 import { loadImageFolders, TrainingDataError } from './image-folder.ts';
-import type { ReferencePairOptions, RestorationSample } from './reference-pairs.ts';
+import { finishPair, type ReferencePairOptions, type RestorationSample } from './reference-pairs.ts';
 
 /** Long sides (px) a multi-view photograph is seen at; the ground truth and the reference pick one each. */
 export const MULTIVIEW_SIDES = [320, 448, 640] as const;
@@ -91,13 +90,6 @@ function windowAt(img: RgbImage, u: number, v: number, size: number): RgbImage {
   return w === size && h === size ? c : padBottomRight(c, size, size);
 }
 
-function finish(gt: RgbImage, ref: RgbImage, rng: Rng, o: ReferencePairOptions): RestorationSample {
-  const flips = drawFlips(rng);
-  const g = applyFlips(gt, flips);
-  const r = applyFlips(ref, flips);
-  const lr = pilResizeBicubic(g, o.lrPatch, o.lrPatch);
-  return { gt: g, lr, up: pilResizeBicubic(lr, g.width, g.height), ref: r };
-}
 
 /** A multi-view sample: ground truth from one photograph of a scene, reference from another (or an unrelated scene). */
 export function multiviewSample(scenes: readonly Scene[], rng: Rng, o: ReferencePairOptions): RestorationSample {
@@ -123,7 +115,7 @@ export function multiviewSample(scenes: readonly Scene[], rng: Rng, o: Reference
     refPhoto = scene.photos[b]![lb]!;
   }
   const ref = windowAt(refPhoto, u + (rng.uniform() - 0.5) * 0.2, v + (rng.uniform() - 0.5) * 0.2, o.refSize);
-  return finish(gt, ref, rng, o);
+  return finishPair(gt, ref, rng, o.lrPatch);
 }
 
 /** A paired-folder sample: ground truth cropped from an input, the reference its partner (or another pair's). */
@@ -139,5 +131,5 @@ export function pairedSample(pairs: readonly PairedImages[], rng: Rng, o: Refere
     if (j >= i) j++;
   }
   const ref = windowAt(pairs[j]!.ref, 0.5 + (rng.uniform() - 0.5) * 0.2, 0.5 + (rng.uniform() - 0.5) * 0.2, o.refSize);
-  return finish(gt, ref, rng, o);
+  return finishPair(gt, ref, rng, o.lrPatch);
 }

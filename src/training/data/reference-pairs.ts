@@ -55,7 +55,7 @@ export function restorationSample(images: readonly NamedImage[], rng: Rng, o: Re
   const photo = images[rng.int(images.length)]!.image;
   const gx = rng.int(photo.width - gtSide + 1);
   const gy = rng.int(photo.height - gtSide + 1);
-  let gt = crop(photo, gx, gy, gtSide, gtSide);
+  const gt = crop(photo, gx, gy, gtSide, gtSide);
 
   const unrelated = o.unrelated > 0 && images.length > 1 && rng.uniform() < o.unrelated;
   const source = unrelated ? images[rng.int(images.length)]!.image : photo;
@@ -64,12 +64,16 @@ export function restorationSample(images: readonly NamedImage[], rng: Rng, o: Re
   let ref = viewOf(source, cx, cy, o.refSize, between(rng, o.scale[0], o.scale[1]), (between(rng, -o.rotation, o.rotation) * Math.PI) / 180,
     between(rng, -o.perspective, o.perspective), between(rng, -o.perspective, o.perspective));
   ref = jitterColour(ref, rng, o);
+  return finishPair(gt, ref, rng, o.lrPatch);
+}
 
+/** The end of every pair source: flips drawn and applied jointly, LR = PIL bicubic /4 of the ground truth, up = x4. */
+export function finishPair(gt: RgbImage, ref: RgbImage, rng: Rng, lrPatch: number): RestorationSample {
   const flips = drawFlips(rng);
-  gt = applyFlips(gt, flips);
-  ref = applyFlips(ref, flips);
-  const lr = pilResizeBicubic(gt, o.lrPatch, o.lrPatch);
-  return { gt, lr, up: pilResizeBicubic(lr, gtSide, gtSide), ref };
+  const g = applyFlips(gt, flips);
+  const r = applyFlips(ref, flips);
+  const lr = pilResizeBicubic(g, lrPatch, lrPatch);
+  return { gt: g, lr, up: pilResizeBicubic(lr, g.width, g.height), ref: r };
 }
 
 /**
