@@ -50,6 +50,11 @@ export interface TrainConfig {
     /** Restoration: a folder of scene folders (several photographs of one place each), and the held-out scenes. */
     readonly multiview?: string;
     readonly multiviewVal?: readonly string[];
+    /**
+     * Restoration: align each scene's photos (view-alignment.ts) with the VGG19 relu3_1 of `vgg` (any format
+     * `refsr convert --vgg` reads), keeping the homographies in the JSON file `cache`.
+     */
+    readonly multiviewAlign?: { readonly vgg: string; readonly cache: string };
     /** Restoration: folders of `input/NAME` + `ref/NAME` pairs (CUFED-style). */
     readonly paired?: readonly string[];
     /** Restoration: the fraction of samples from each source (normalised; absent sources count 0). */
@@ -160,6 +165,11 @@ function paths(o: Json, key: string, base: string): string[] {
 const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
 
 const VGG_LAYERS: readonly VggLayer[] = ['relu1_1', 'relu2_1', 'relu3_1'];
+function alignOf(o: Json, base: string): { vgg: string; cache: string } {
+  if (typeof o.vgg !== 'string' || typeof o.cache !== 'string') throw new TrainConfigError('data.multiview_align needs vgg (VGG19 weights) and cache (a JSON file for the homographies)');
+  return { vgg: resolve(base, o.vgg), cache: resolve(base, o.cache) };
+}
+
 function vggLayer(v: unknown): VggLayer {
   if (v === undefined || v === null) return 'relu3_1';
   if (!VGG_LAYERS.includes(v as VggLayer)) throw new TrainConfigError(`losses.perceptual_layer must be one of ${VGG_LAYERS.join(', ')} (refsr's VGG19 stops at relu3_1), got ${JSON.stringify(v)}`);
@@ -291,6 +301,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
         ...(typeof data.multiview === 'string' ? { multiview: resolve(base, data.multiview) } : {}),
         // Only when configured (so the fingerprint of older run folders is unchanged).
         ...(Array.isArray(data.multiview_val) ? { multiviewVal: data.multiview_val.map(String) } : {}),
+        ...(data.multiview_align !== undefined ? { multiviewAlign: alignOf(obj(data, 'multiview_align'), base) } : {}),
         ...(data.paired !== undefined ? { paired: paths(data, 'paired', base) } : {}),
         ...(data.mix !== undefined ? { mix: mixOf(obj(data, 'mix'), typeof data.multiview === 'string', data.paired !== undefined) } : {}),
       },

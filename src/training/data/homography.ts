@@ -103,7 +103,7 @@ export function getPerspectiveTransform(src: readonly (readonly [number, number]
 }
 
 /** Gaussian elimination with partial pivoting on an n x (n+1) augmented matrix (modified in place). */
-function solveAugmented(a: number[][], n: number): number[] {
+export function solveAugmented(a: number[][], n: number): number[] {
   for (let col = 0; col < n; col++) {
     let p = col;
     for (let r = col + 1; r < n; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[p]![col]!)) p = r;

@@ -3,7 +3,10 @@
 //   viewpoints and scales (../shared/data/multiview). A sample's ground truth is a crop of one photograph and its
 //   reference a larger crop of another photograph of the same scene, both seen at one of a few common sizes, taken
 //   around the same relative position (photos of a landmark tend to frame it alike), so the reference usually
-//   shows the same structures at a somewhat different scale and viewpoint, as a real reference does;
+//   shows the same structures at a somewhat different scale and viewpoint, as a real reference does. When the scenes
+//   are aligned (view-alignment.ts: a homography per pair of photos), the reference window is cut from the other
+//   photograph around the point the ground truth's centre maps to, at about the ground truth's scale (x0.75..1.33),
+//   so it shows what the ground truth shows from another viewpoint; pairs without a usable homography are not used;
 // - paired folders: `input/NAME` and `ref/NAME` (CUFED-style training pairs, ../shared/data/cufed-train-sample).
 // Both draw the reference from an unrelated scene / pair with probability `unrelated`, and apply the flips jointly.
 
@@ -14,6 +17,7 @@ import type { RgbImage } from '../../image/rgb-image.ts';
 import { crop, padBottomRight } from '../../image/layout.ts';
 import { pilResizeBicubic } from '../../image/pil-bicubic.ts';
 import { loadImageFolders, TrainingDataError } from './image-folder.ts';
+import { applyHomography, localScale, type SceneAligner, type ViewLink } from './view-alignment.ts';
 import { finishPair, type ReferencePairOptions, type RestorationSample } from './reference-pairs.ts';
 
 /** Long sides (px) a multi-view photograph is seen at; the ground truth and the reference pick one each. */
@@ -23,6 +27,10 @@ export interface Scene {
   readonly name: string;
   /** Each photograph at every size of MULTIVIEW_SIDES (smaller photos: up to their own size). */
   readonly photos: readonly (readonly RgbImage[])[];
+  /** Each photograph as decoded (the aligned reference is cut from it). */
+  readonly full: readonly RgbImage[];
+  /** When aligned: per photograph, the photographs it can take an aligned reference from. */
+  readonly links?: readonly (readonly ViewLink[])[];
 }
 
 export interface PairedImages {
@@ -37,8 +45,11 @@ function atLongSide(img: RgbImage, side: number): RgbImage {
   return pilResizeBicubic(img, Math.max(1, Math.round(img.width * s)), Math.max(1, Math.round(img.height * s)));
 }
 
-/** The scenes under `root` (one sub-folder each), split into training scenes and the held-out `valScenes`. */
-export async function loadScenes(root: string, valScenes: readonly string[], minSide: number): Promise<{ train: Scene[]; val: Scene[] }> {
+/**
+ * The scenes under `root` (one sub-folder each), split into training scenes and the held-out `valScenes`; with
+ * `align`, each scene's photographs are aligned pairwise.
+ */
+export async function loadScenes(root: string, valScenes: readonly string[], minSide: number, align?: SceneAligner): Promise<{ train: Scene[]; val: Scene[] }> {
   let entries;
   try {
     entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
@@ -50,11 +61,12 @@ export async function loadScenes(root: string, valScenes: readonly string[], min
   const val: Scene[] = [];
   for (const name of entries) {
     const images = await loadImageFolders([join(root, name)], 1);
-    const photos = images
-      .map(({ image }) => MULTIVIEW_SIDES.map((side) => atLongSide(image, side)))
-      .filter((levels) => Math.min(levels[0]!.width, levels[0]!.height) >= minSide);
-    if (photos.length < 2) continue;
-    (valScenes.includes(name) ? val : train).push({ name, photos });
+    const usable = images.filter(({ image }) => Math.min(atLongSide(image, MULTIVIEW_SIDES[0]).width, atLongSide(image, MULTIVIEW_SIDES[0]).height) >= minSide);
+    if (usable.length < 2) continue;
+    const full = usable.map(({ image }) => image);
+    const photos = full.map((image) => MULTIVIEW_SIDES.map((side) => atLongSide(image, side)));
+    const links = align ? await align(name, usable.map((u) => u.name), full) : undefined;
+    (valScenes.includes(name) ? val : train).push({ name, photos, full, ...(links ? { links } : {}) });
   }
   if (train.length === 0) throw new TrainingDataError(`multi-view folder ${root} has no training scene with two usable photographs`);
   return { train, val };
@@ -91,8 +103,64 @@ function windowAt(img: RgbImage, u: number, v: number, size: number): RgbImage {
 }
 
 
+/** The part of `img` in the square of side `side` (px) centred at (cx, cy), resized to `out` px and zero-padded. */
+function scaledWindow(img: RgbImage, cx: number, cy: number, side: number, out: number): RgbImage {
+  const x0 = Math.round(clamp(cx - side / 2, 0, Math.max(0, img.width - side)));
+  const y0 = Math.round(clamp(cy - side / 2, 0, Math.max(0, img.height - side)));
+  const w = Math.min(Math.round(side), img.width - x0);
+  const h = Math.min(Math.round(side), img.height - y0);
+  const f = out / side;
+  const rw = clamp(Math.round(w * f), 1, out);
+  const rh = clamp(Math.round(h * f), 1, out);
+  const r = pilResizeBicubic(crop(img, x0, y0, w, h), rw, rh);
+  return rw === out && rh === out ? r : padBottomRight(r, out, out);
+}
+
+/** A reference from an unrelated scene: a window of one of its photographs. */
+function unrelatedReference(scenes: readonly Scene[], scene: Scene, rng: Rng, level: number, size: number): RgbImage {
+  let s = rng.int(scenes.length - 1);
+  if (s >= scenes.indexOf(scene)) s++;
+  const other = scenes[s]!;
+  return windowAt(other.photos[rng.int(other.photos.length)]![level]!, 0.15 + 0.7 * rng.uniform(), 0.15 + 0.7 * rng.uniform(), size);
+}
+
+/** An aligned sample (see the top comment); undefined when no ground-truth centre maps well inside the other photo. */
+function alignedSample(scenes: readonly Scene[], rng: Rng, o: ReferencePairOptions): RestorationSample | undefined {
+  const linked = scenes.filter((s) => s.links?.some((l) => l.length > 0));
+  if (linked.length === 0) return undefined;
+  const scene = linked[rng.int(linked.length)]!;
+  const from = scene.links!.map((l, i) => (l.length > 0 ? i : -1)).filter((i) => i >= 0);
+  const a = from[rng.int(from.length)]!;
+  const link = scene.links![a]![rng.int(scene.links![a]!.length)]!;
+  const la = rng.int(MULTIVIEW_SIDES.length);
+  const photoA = scene.photos[a]![la]!;
+  const B = scene.full[link.to]!;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const u = 0.15 + 0.7 * rng.uniform();
+    const v = 0.15 + 0.7 * rng.uniform();
+    const [ub, vb] = applyHomography(link.H, u, v);
+    if (!(ub > 0.08 && ub < 0.92 && vb > 0.08 && vb < 0.92)) continue;
+    const gt = windowAt(photoA, u, v, 4 * o.lrPatch);
+    if (o.unrelated > 0 && scenes.length > 1 && rng.uniform() < o.unrelated) {
+      return finishPair(gt, unrelatedReference(scenes, scene, rng, clamp(la + rng.int(3) - 1, 0, MULTIVIEW_SIDES.length - 1), o.refSize), rng, o.lrPatch);
+    }
+    // B pixels per ground-truth pixel, then the reference's scale relative to the ground truth (x0.75..1.33).
+    const perGt = localScale(link.H, u, v) * Math.sqrt((B.width * B.height) / (photoA.width * photoA.height));
+    const t = Math.exp(Math.log(0.75) + (Math.log(4 / 3) - Math.log(0.75)) * rng.uniform());
+    const side = (o.refSize * perGt) / t;
+    // The ground truth's content lands somewhere inside the reference window, not always at its centre.
+    const jx = (rng.uniform() - 0.5) * 0.4 * side;
+    const jy = (rng.uniform() - 0.5) * 0.4 * side;
+    const ref = scaledWindow(B, ub * B.width + jx, vb * B.height + jy, side, o.refSize);
+    return finishPair(gt, ref, rng, o.lrPatch);
+  }
+  return undefined;
+}
+
 /** A multi-view sample: ground truth from one photograph of a scene, reference from another (or an unrelated scene). */
 export function multiviewSample(scenes: readonly Scene[], rng: Rng, o: ReferencePairOptions): RestorationSample {
+  const aligned = alignedSample(scenes, rng, o);
+  if (aligned) return aligned;
   const gtSide = 4 * o.lrPatch;
   const scene = scenes[rng.int(scenes.length)]!;
   const a = rng.int(scene.photos.length);

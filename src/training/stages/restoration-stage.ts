@@ -24,6 +24,7 @@ import { matchRows } from '../../matching/correspondence.ts';
 import { flowFromIndex } from '../../matching/pre-offset.ts';
 import { holdOut, loadImageFolders, type NamedImage } from '../data/image-folder.ts';
 import { minPhotoSide, restorationSample, type RestorationSample } from '../data/reference-pairs.ts';
+import { cachedAligner } from '../data/view-alignment.ts';
 import { loadPairedFolders, loadScenes, multiviewSample, pairedSample, type PairedImages, type Scene } from '../data/pair-sources.ts';
 import { l1Loss } from '../losses/pixel.ts';
 import { perceptualLoss } from '../losses/perceptual.ts';
@@ -80,7 +81,15 @@ export function multiviewValidationSamples(cfg: TrainConfig, scenes: readonly Sc
 /** The extra pair sources of a run (multi-view scenes, paired folders), loaded when its mix draws from them. */
 export async function pairSources(cfg: TrainConfig): Promise<{ scenes: Scene[]; valScenes: Scene[]; paired: PairedImages[] }> {
   const minSide = cfg.data.pairs.refSize;
-  const mv = cfg.data.multiview ? await loadScenes(cfg.data.multiview, cfg.data.multiviewVal ?? [], minSide) : { train: [], val: [] };
+  let mv: { train: Scene[]; val: Scene[] } = { train: [], val: [] };
+  if (cfg.data.multiview) {
+    const aligner = cfg.data.multiviewAlign ? await cachedAligner(cfg.data.multiviewAlign.cache, cfg.data.multiviewAlign.vgg) : undefined;
+    try {
+      mv = await loadScenes(cfg.data.multiview, cfg.data.multiviewVal ?? [], minSide, aligner?.align);
+    } finally {
+      await aligner?.close();
+    }
+  }
   const paired = cfg.data.paired?.length && (cfg.data.mix?.paired ?? 0) > 0 ? await loadPairedFolders(cfg.data.paired) : [];
   return { scenes: mv.train, valScenes: mv.val, paired };
 }
