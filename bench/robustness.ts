@@ -5,9 +5,11 @@
 // (against the reference itself and against the reference degraded like the input), PCK@1 cell, and PSNR-Y of
 // refsr and bicubic. Prints one JSON document on stdout (progress on stderr).
 //
-// Usage: npx tsx bench/robustness.ts --model PATH [--data DIR] [--vgg-baseline WEIGHTS] [--limit N]
+// Usage: npx tsx bench/robustness.ts --model PATH [--extractor STAGE_OUTPUT] [--data DIR] [--vgg-baseline WEIGHTS] [--limit N]
 //   [--max-size 192] [--seed 1] [--out FULL_REPORT.json] [--chart CHART.png] [--match-reference sharp|degraded]
-// (--match-reference overrides the matching view the bundle names, to compare both views of one extractor.)
+// (--match-reference overrides the matching view the bundle names, to compare both views of one extractor;
+// --extractor FILE replaces the bundle's contrastive extractor by a teacher or student stage output, so a trained
+// correspondence network is measured without a restoration network of its own.)
 //
 // Reading the numbers: the refsr columns (AEE refsr, PSNR refsr) measure the model given with --model, with the
 // matching view of the reference its bundle names (sharp, or degraded like the input). An untrained extractor (the
@@ -21,6 +23,8 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { RefSRModel } from '../src/pipeline/refsr-model.ts';
+import { readTensorFile } from '../src/weights/read-weight-file.ts';
+import { WeightMap } from '../src/weights/weight-map.ts';
 import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../src/matching/reference-view.ts';
 import { FeatureExtractor } from '../src/eval/features.ts';
 import { listImageSet } from '../src/eval/datasets.ts';
@@ -35,7 +39,7 @@ const shared = process.env.REFSR_SHARED ?? resolve(repoRoot, '..', 'shared');
 
 const modelPath = flag('--model');
 if (!modelPath) {
-  process.stderr.write('usage: npx tsx bench/robustness.ts --model PATH [--data DIR] [--vgg-baseline WEIGHTS] [--limit N] [--max-size PX] [--seed N] [--out FILE] [--chart FILE.png]\n'
+  process.stderr.write('usage: npx tsx bench/robustness.ts --model PATH [--extractor STAGE_OUTPUT] [--data DIR] [--vgg-baseline WEIGHTS] [--limit N] [--max-size PX] [--seed N] [--out FILE] [--chart FILE.png]\n'
     + '(import a model with `refsr convert`; refsr numbers measure that model\'s own extractor, the VGG baseline needs real VGG19 weights)\n');
   process.exit(2);
 }
@@ -55,7 +59,22 @@ if (view !== undefined && !MATCH_REFERENCE_VIEWS.includes(view as MatchReference
   process.exit(2);
 }
 const loaded = await RefSRModel.load(modelPath);
-const model = view ? new RefSRModel(loaded.weights, { ...loaded.info, matchReference: view as MatchReference }, modelPath) : loaded;
+const extractorFile = flag('--extractor');
+let weights = loaded.weights;
+if (extractorFile) {
+  const merged = new Map(loaded.weights.keys().map((k) => [k, loaded.weights.get(k)!] as const));
+  const stage = await readTensorFile(extractorFile);
+  let replaced = 0;
+  for (const [k, t] of stage.tensors) {
+    if (k.startsWith('feature_extraction_image') && merged.has(k)) { merged.set(k, t); replaced++; }
+  }
+  if (replaced === 0) {
+    process.stderr.write(`${extractorFile}: no contrastive extractor weights (feature_extraction_image1/2.*) matching the model's\n`);
+    process.exit(1);
+  }
+  weights = WeightMap.fromTensors(merged, loaded.weights.metadata);
+}
+const model = view || extractorFile ? new RefSRModel(weights, { ...loaded.info, ...(view ? { matchReference: view as MatchReference } : {}) }, modelPath) : loaded;
 const vgg = vggFile ? await FeatureExtractor.vggFromFile(vggFile) : new FeatureExtractor(model.weights, model.info.vggInput);
 const files = listImageSet(dataDir).slice(0, limit);
 const images = [];
