@@ -79,6 +79,11 @@ export interface TrainConfig {
      * a weight file, or `seeded:N` for the untrained tied He start with seed N.
      */
     readonly extractor?: string;
+    /**
+     * Restoration: the frozen reference encoder (`vgg.*`) from `vgg19:PATH` instead of from the extractor, so a
+     * trained (teacher/student) extractor can match while the ImageNet VGG19 trunk encodes, as in the official model.
+     */
+    readonly encoder?: string;
     /** Std of the seeded conv initialisation (official 0.02 for SRNTT-style nets; trunks trained from scratch use He). */
     readonly std: number | 'he';
     /** Parameter names initialised to zero. */
@@ -87,7 +92,7 @@ export interface TrainConfig {
     readonly widen?: Readonly<Record<string, number>>;
     /** Name prefixes that take the seeded initialisation even when `from` has them. */
     readonly reseed?: readonly string[];
-    /** Restoration with a `vgg19:` extractor: the encoder's relu1_1/2_1/3_1 taps multiplied by these (exact reparametrisation). */
+    /** Restoration with a `vgg19:` extractor or encoder: the encoder's relu1_1/2_1/3_1 taps multiplied by these (exact reparametrisation). */
     readonly encoderScale?: readonly [number, number, number];
   };
   readonly losses: {
@@ -176,6 +181,13 @@ function vggLayer(v: unknown): VggLayer {
   return v as VggLayer;
 }
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
+
+/** `init.encoder`: only `vgg19:PATH`, resolved against the config's folder. */
+function encoderSpec(v: unknown, base: string): string {
+  const vgg = typeof v === 'string' ? vggExtractorPath(v) : undefined;
+  if (vgg === undefined) throw new TrainConfigError(`init.encoder must be vgg19:PATH (a VGG19 weight file), got ${JSON.stringify(v)}`);
+  return `vgg19:${resolve(base, vgg)}`;
+}
 
 /** `seeded:N` as written; `vgg19:PATH` and plain weight files with the path resolved against the config's folder. */
 function extractorSpec(spec: string, base: string): string {
@@ -318,6 +330,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
         ...(init.widen !== undefined ? { widen: widenOf(obj(init, 'widen')) } : {}),
         ...(Array.isArray(init.reseed) ? { reseed: init.reseed.map(String) } : {}),
         ...(init.encoder_scale !== undefined ? { encoderScale: encoderScaleOf(init.encoder_scale) } : {}),
+        ...(init.encoder !== undefined ? { encoder: encoderSpec(init.encoder, base) } : {}),
       },
       losses: {
         l1: num(l, 'l1', 1, nonNegative),

@@ -20,7 +20,12 @@ export function trainingProvenance(cfg: TrainConfig, step: number): string {
     batch: cfg.batch,
     data: cfg.data.train.map(shown),
     ...(extractor ? { extractor } : {}),
-    ...(vgg !== undefined ? { derivedFrom: `${VGG19_CREDIT}: the contrastive extractor's start and the reference encoder` } : {}),
+    ...(cfg.init.encoder ? { encoder: `vgg19:${shown(vggExtractorPath(cfg.init.encoder)!)}` } : {}),
+    ...(vgg !== undefined
+      ? { derivedFrom: `${VGG19_CREDIT}: the contrastive extractor's start and the reference encoder` }
+      : cfg.init.encoder
+        ? { derivedFrom: `${VGG19_CREDIT}: the reference encoder, and the start of the teacher/student training of the contrastive extractor` }
+        : {}),
     ...(cfg.init.from ? { from: shown(cfg.init.from) } : {}),
     configFingerprint: cfg.fingerprint,
     date: new Date().toISOString(),

@@ -39,7 +39,7 @@ import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 import type { TrainConfig } from '../config.ts';
 import { CRITIC_PREFIX, paramsWithPrefix, type StageCritic, type StageLoss, type TrainingStage } from '../train-loop.ts';
 import { concatBatch, stepSeed } from './batch.ts';
-import { loadExtractor } from '../extractor-source.ts';
+import { loadExtractor, vggExtractor, vggExtractorPath } from '../extractor-source.ts';
 import { trainingProvenance } from '../provenance.ts';
 import { warmStartWeight } from '../warm-start.ts';
 import { referenceGainFigures } from '../reference-gain.ts';
@@ -162,6 +162,11 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
   static async create(cfg: TrainConfig, resume: WeightSource | undefined): Promise<RestorationStage> {
     const split = await restorationImages(cfg);
     const frozen = frozenWeights(await loadExtractor(cfg.init.extractor!, cfg.model.trunkWidths, cfg.init.encoderScale));
+    if (cfg.init.encoder) {
+      const encoder = await vggExtractor(vggExtractorPath(cfg.init.encoder)!, cfg.init.encoderScale);
+      for (const k of [...frozen.keys()]) if (k.startsWith(VGG_PREFIX)) frozen.delete(k);
+      for (const k of encoder.keys()) if (k.startsWith(VGG_PREFIX)) frozen.set(k, encoder.get(k)!);
+    }
     const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
     const source: WeightSource = (name, shape) => resume?.(name) ?? warmStartWeight(from, { widen: cfg.init.widen ?? {}, reseed: cfg.init.reseed ?? [] }, name, shape);
     const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
