@@ -20,7 +20,8 @@ import { widenedConv, warmStartWeight } from '../src/training/warm-start.ts';
 import { loadPairedFolders, loadScenes, multiviewSample, pairedSample } from '../src/training/data/pair-sources.ts';
 import { DEFAULT_REFERENCE_PAIRS } from '../src/training/data/reference-pairs.ts';
 import { parseTrainConfig, readTrainConfig } from '../src/training/config.ts';
-import { readSafetensors } from '../src/weights/safetensors.ts';
+import { readSafetensors, writeSafetensors } from '../src/weights/safetensors.ts';
+import { frozenStart } from '../src/training/stages/restoration-stage.ts';
 import { WeightMap } from '../src/weights/weight-map.ts';
 import { Rng } from '../src/random/rng.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
@@ -124,6 +125,31 @@ test('vgg19:PATH extractor from the shared ImageNet VGG19 file', { skip: dataSki
   assert.equal(cfg.init.extractor, `vgg19:${path}`);
   const rel = parseTrainConfig('stage: restoration\ndata: { train: [x] }\ninit: { extractor: "vgg19:w/vgg.json" }\n', join(dir, 'v.yaml'));
   assert.equal(rel.init.extractor, `vgg19:${join(dir, 'w', 'vgg.json')}`, 'the path after vgg19: is relative to the config');
+});
+
+const f32 = (m: Map<string, Float32Tensor>) => new Map([...m].map(([k, t]) => [k, { dtype: 'F32' as const, shape: t.shape, data: t.data }]));
+
+test('init.encoder: a trained extractor matches while the (scaled) VGG19 trunk encodes the reference', async () => {
+  const vggPath = join(dir, 'enc-vgg.safetensors');
+  await writeSafetensors(vggPath, f32(randomVgg(21, VGG_WIDTHS)));
+  const ext = new Map<string, Float32Tensor>();
+  const rng = new Rng(22);
+  for (const [k, t] of vggInitialisedExtractor(imagenetVgg(randomVgg(23, VGG_WIDTHS), 'imagenet'))) {
+    if (k.startsWith('feature_extraction_image')) ext.set(k, k.endsWith('.weight') ? rand(rng, [...t.shape], 0.1) : t);
+  }
+  const extPath = join(dir, 'student.safetensors');
+  await writeSafetensors(extPath, f32(ext));
+  const cfg = parseTrainConfig(`stage: restoration\ndata: { train: [x] }\ninit: { extractor: student.safetensors, encoder: 'vgg19:enc-vgg.safetensors', encoder_scale: [0.5, 0.25, 0.125] }\n`, join(dir, 'e.yaml'));
+  assert.equal(cfg.init.encoder, `vgg19:${join(dir, 'enc-vgg.safetensors')}`);
+  const frozen = await frozenStart(cfg);
+  const want = await vggExtractor(vggPath, [0.5, 0.25, 0.125]);
+  for (const k of frozen.keys()) {
+    const expected = k.startsWith('vgg.') ? want.get(k) : ext.get(k);
+    assert.ok(expected, `${k} has a source`);
+    assert.deepEqual([...frozen.get(k)!.data], [...expected.data], k);
+  }
+  assert.ok([...frozen.keys()].some((k) => k.startsWith('vgg.')) && [...frozen.keys()].some((k) => k.startsWith('feature_extraction_image1')));
+  assert.throws(() => parseTrainConfig('stage: restoration\ndata: { train: [x] }\ninit: { extractor: e.safetensors, encoder: e.safetensors }\n', 'm.yaml'), /init\.encoder must be vgg19:PATH/);
 });
 
 test('widened warm start: x\'s weights kept, new input channels zero, so the old conv\'s output is unchanged', () => {

@@ -107,6 +107,17 @@ export function frozenWeights(extractor: WeightMap): Map<string, Float32Tensor> 
   return out;
 }
 
+/** A run's frozen weights: `init.extractor`'s, with the reference encoder from `init.encoder` when given. */
+export async function frozenStart(cfg: TrainConfig): Promise<Map<string, Float32Tensor>> {
+  const frozen = frozenWeights(await loadExtractor(cfg.init.extractor!, cfg.model.trunkWidths, cfg.init.encoderScale));
+  if (cfg.init.encoder) {
+    const encoder = await vggExtractor(vggExtractorPath(cfg.init.encoder)!, cfg.init.encoderScale);
+    for (const k of [...frozen.keys()]) if (k.startsWith(VGG_PREFIX)) frozen.delete(k);
+    for (const k of encoder.keys()) if (k.startsWith(VGG_PREFIX)) frozen.set(k, encoder.get(k)!);
+  }
+  return frozen;
+}
+
 export class RestorationStage implements TrainingStage<RestorationBatch> {
   private readonly valSamples: RestorationSample[];
   private readonly mvValSamples: RestorationSample[];
@@ -161,12 +172,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
 
   static async create(cfg: TrainConfig, resume: WeightSource | undefined): Promise<RestorationStage> {
     const split = await restorationImages(cfg);
-    const frozen = frozenWeights(await loadExtractor(cfg.init.extractor!, cfg.model.trunkWidths, cfg.init.encoderScale));
-    if (cfg.init.encoder) {
-      const encoder = await vggExtractor(vggExtractorPath(cfg.init.encoder)!, cfg.init.encoderScale);
-      for (const k of [...frozen.keys()]) if (k.startsWith(VGG_PREFIX)) frozen.delete(k);
-      for (const k of encoder.keys()) if (k.startsWith(VGG_PREFIX)) frozen.set(k, encoder.get(k)!);
-    }
+    const frozen = await frozenStart(cfg);
     const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
     const source: WeightSource = (name, shape) => resume?.(name) ?? warmStartWeight(from, { widen: cfg.init.widen ?? {}, reseed: cfg.init.reseed ?? [] }, name, shape);
     const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
