@@ -11,6 +11,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { Rng } from '../random/rng.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export type Protocol = 'wrsr' | 'cufed5' | 'pairs' | 'urban100' | 'manga109';
 export const PROTOCOLS: readonly Protocol[] = ['wrsr', 'cufed5', 'pairs', 'urban100', 'manga109'];
@@ -26,7 +27,7 @@ export interface EvalPair {
   readonly level?: number;
 }
 
-export class DatasetError extends Error {
+export class DatasetError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'DatasetError'; }
 }
 

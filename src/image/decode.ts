@@ -12,6 +12,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { rgbImage, type RgbImage } from './rgb-image.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 
@@ -29,7 +30,7 @@ export interface DecodeOptions {
   maxPixels?: number;
 }
 
-export class ImageInputError extends Error {
+export class ImageInputError extends RefsrError {
   constructor(readonly file: string, readonly problem: string) {
     super(`${file}: ${problem}`);
     this.name = 'ImageInputError';
