@@ -51,17 +51,22 @@ for (const p of pairs) {
   prepared.push({ name: p.name, lr, up, ref });
 }
 
-async function score(up: RgbImage, ref: RgbImage): Promise<number> {
+/** The score (mean) and, to compare candidate statistics, low quantiles of the per-position best-match scores. */
+async function score(up: RgbImage, ref: RgbImage): Promise<{ mean: number; p10: number; p25: number }> {
   const { inFeat, refFeat } = await correspondenceFeatures(model, up, ref);
-  return referenceScore(await matchRows(inFeat, refFeat.contras, { threads: 1 }));
+  const m = await matchRows(inFeat, refFeat.contras, { threads: 1 });
+  const sorted = Float32Array.from(m.score!).sort();
+  return { mean: referenceScore(m), p10: sorted[Math.floor(sorted.length * 0.1)]!, p25: sorted[Math.floor(sorted.length * 0.25)]! };
 }
 
-const rows: { name: string; own: number; shuffled: number }[] = [];
+const rows: { name: string; own: number; shuffled: number; ownP10: number; shuffledP10: number; ownP25: number; shuffledP25: number }[] = [];
 for (let i = 0; i < prepared.length; i++) {
   const p = prepared[i]!;
   const other = prepared[(i + Math.floor(prepared.length / 2)) % prepared.length]!;
-  rows.push({ name: p.name, own: await score(p.up, p.ref), shuffled: await score(p.up, other.ref) });
-  process.stderr.write(`${rows.length}/${prepared.length} ${p.name} own ${rows.at(-1)!.own.toFixed(3)} shuffled ${rows.at(-1)!.shuffled.toFixed(3)}\n`);
+  const a = await score(p.up, p.ref);
+  const b = await score(p.up, other.ref);
+  rows.push({ name: p.name, own: a.mean, shuffled: b.mean, ownP10: a.p10, shuffledP10: b.p10, ownP25: a.p25, shuffledP25: b.p25 });
+  process.stderr.write(`${rows.length}/${prepared.length} ${p.name} own ${a.mean.toFixed(3)} (p10 ${a.p10.toFixed(3)}) shuffled ${b.mean.toFixed(3)} (p10 ${b.p10.toFixed(3)})\n`);
 }
 const own = rows.map((r) => r.own).sort((a, b) => a - b);
 const shuf = rows.map((r) => r.shuffled).sort((a, b) => a - b);

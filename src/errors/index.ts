@@ -1,7 +1,7 @@
 // Owns the list of every error class the library throws on purpose, all subclasses of RefsrError (training's own
 // errors are exported by `refsr/train`, which also re-exports these).
 export { RefsrError } from './refsr-error.ts';
-export { ImageInputError } from '../image/decode.ts';
+export { ImageInputError } from '../image/image-input-error.ts';
 export { ImageArgumentError } from '../api/image-input.ts';
 export { UpscalerStateError } from '../api/upscaler.ts';
 export { UpscaleInputError, UpscaleOptionError } from '../pipeline/upscale.ts';
@@ -16,3 +16,5 @@ export { MetricSizeError } from '../metrics/index.ts';
 export { DatasetError } from '../eval/datasets.ts';
 export { MatchInputError } from '../eval/match-pair.ts';
 export { CancelledError } from '../cli/cancellation.ts';
+export { UsageError, BatchIncompleteError } from '../cli/cli-errors.ts';
+export { TrainingDependencyError } from '../training/peer-dependencies.ts';

@@ -169,7 +169,8 @@ export function reportCsv(report: EvalReport): string {
   return `${rows.join('\n')}\n`;
 }
 
-export async function writeReport(report: EvalReport, jsonPath: string, csvPath?: string, out: OutputSink = directOutput): Promise<void> {
-  await out.write(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+/** Writes the JSON report (when `jsonPath` is given) and the per-image CSV (when `csvPath` is given). */
+export async function writeReport(report: EvalReport, jsonPath: string | undefined, csvPath?: string, out: OutputSink = directOutput): Promise<void> {
+  if (jsonPath) await out.write(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   if (csvPath) await out.write(csvPath, reportCsv(report));
 }

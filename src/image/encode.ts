@@ -4,23 +4,12 @@
 // No extension means PNG. The image is encoded to memory first and then written atomically, so a failure never leaves a
 // partial file under the target name.
 
-import { extname } from 'node:path';
 import sharp from 'sharp';
 import { OutputWriteError, directOutput, type OutputSink } from '../io/atomic-write.ts';
 import type { RgbImage } from './rgb-image.ts';
+import { outputFormatFor, type OutputFormat } from './output-format.ts';
 
-export type OutputFormat = 'png' | 'jpeg' | 'webp' | 'tiff';
-
-const EXTENSIONS: Record<string, OutputFormat> = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp', '.tif': 'tiff', '.tiff': 'tiff' };
-
-/** The output format for a path, or an OutputWriteError for an extension we cannot write. No extension means PNG. */
-export function outputFormatFor(path: string): OutputFormat {
-  const ext = extname(path).toLowerCase();
-  if (ext === '') return 'png';
-  const format = EXTENSIONS[ext];
-  if (!format) throw new OutputWriteError(path, `cannot write "${ext}" images; use .png, .jpg, .jpeg, .webp, .tif or .tiff`);
-  return format;
-}
+export { outputFormatFor, type OutputFormat };
 
 export interface EncodeOptions {
   /** 1-100: JPEG quality (default 95); for WebP, lossy at this quality instead of lossless. Ignored by PNG and TIFF. */
