@@ -38,6 +38,7 @@ export async function runUpscale(plan: UpscalePlan, flags: UpscaleFlags): Promis
   for (const r of flags.ref) refs.push(await resolveImage(r, r, decode));
   for (const r of refs) if (r.hadAlpha) progress.note(`note: ${r.name} has transparency; it was flattened onto white`);
   const up = await createUpscaler({ model: plan.modelPath, threads: flags.threads, lowMemory: flags.lowMemory, maxPixels: flags.maxPixels });
+  if (plan.batch) progress.note(`loaded model ${plan.modelPath} once for ${plan.jobs.length} files`);
   const done: JobSummary[] = [];
   const skipped: { input: string; reason: string }[] = [];
   try {
