@@ -7,7 +7,7 @@
 import type { MatchIndex } from './pre-offset.ts';
 
 /** Below this mean best-match correlation a reference is reported as looking unrelated (bundled model). */
-export const UNRELATED_REFERENCE_SCORE = 0.6;
+export const UNRELATED_REFERENCE_SCORE = 0.85;
 
 /** Mean best-match correlation over the input's patch positions (NaN when the matcher kept no scores). */
 export function referenceScore(match: MatchIndex): number {

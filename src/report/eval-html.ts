@@ -93,7 +93,7 @@ function rowLabel(i: ImageResult): string {
 
 function imageTable(r: EvalReport): string {
   const levels = r.perImage.some((i) => i.level !== undefined);
-  const head = `<tr><th class="l">image</th><th class="l">reference</th>${levels ? '<th>level</th>' : ''}<th>size</th><th>refsr PSNR-Y</th><th>refsr SSIM-Y</th><th>bicubic PSNR-Y</th><th>bicubic SSIM-Y</th><th>gain</th><th>time (s)</th></tr>`;
+  const head = `<tr><th class="l">image</th><th class="l">reference file</th>${levels ? '<th>level</th>' : ''}<th>size</th><th>refsr PSNR-Y</th><th>refsr SSIM-Y</th><th>bicubic PSNR-Y</th><th>bicubic SSIM-Y</th><th>gain</th><th>time (s)</th></tr>`;
   const rows = r.perImage.map((i) => {
     const gain = i.refsr.psnrY - i.bicubic.psnrY;
     return `<tr><td class="l">${esc(i.name)}</td><td class="l">${esc(i.ref)}</td>${levels ? `<td>${i.level ?? ''}</td>` : ''}<td>${i.size[0]}x${i.size[1]}</td><td>${n2(i.refsr.psnrY)}</td><td>${n4(i.refsr.ssimY)}</td><td>${n2(i.bicubic.psnrY)}</td><td>${n4(i.bicubic.ssimY)}</td><td class="${gain >= 0 ? 'gain-pos' : 'gain-neg'}">${signed(gain)}</td><td>${i.seconds.toFixed(2)}</td></tr>`;
