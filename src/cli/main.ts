@@ -16,15 +16,11 @@ import { registerCurve } from './commands/curve.ts';
 import { CancelledError } from './cancellation.ts';
 import { RefsrError } from '../errors/refsr-error.ts';
 import { UsageError } from './cli-errors.ts';
+import { optionNamesToFlags } from './options.ts';
 
 /** The package version (package.json is two folders up from both src/cli and dist/cli). */
 function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
-
-/** "the maxInputPixels option" -> "--max-input-pixels": library messages name API options, the CLI its flags. */
-export function optionNamesToFlags(message: string): string {
-  return message.replace(/\bthe (\w+) option\b/g, (_m, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
 }
 
 /** Appends "(required)" to the help of every mandatory option. */

@@ -57,3 +57,11 @@ export function checkOutputPath(path: string, opts: { image?: boolean } = {}): v
   }
   if (opts.image) outputFormatFor(path);
 }
+
+/** "the maxInputPixels option" -> "--max-input-pixels": library messages name API options, the CLI its flags. */
+export function optionNamesToFlags(message: string): string {
+  return message.replace(/\bthe (\w+) option\b/g, (_m, name: string) => `--${FLAG_NAMES[name] ?? name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+}
+
+/** API options whose flag is not their kebab-case name. */
+const FLAG_NAMES: Readonly<Record<string, string>> = { pairsFile: 'pairs' };

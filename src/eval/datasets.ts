@@ -130,7 +130,7 @@ export function parsePairsFile(text: string, file: string): { input: string; ref
 
 function listPairsFile(dir: string, opts: ListOptions): EvalPair[] {
   const file = opts.pairsFile;
-  if (!file) throw new DatasetError('the pairs protocol needs a pairs file (--pairs FILE)');
+  if (!file) throw new DatasetError('the pairs protocol needs a pairs file (the pairsFile option)');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -77,7 +77,7 @@ export async function upscale(model: RefSRModel, lr: RgbImage, refs: readonly { 
   checkUpscaleOptions(opts);
   checkUpscaleInput(lr, opts);
   const up = pilResizeBicubic(lr, lr.width * 4, lr.height * 4);
-  const fastNote = 'large input x reference: used the fast coarse-to-fine matching (exact in the matching option forces the full search)';
+  const fastNote = 'large input x reference: used the fast coarse-to-fine matching (the matching option set to exact forces the full search)';
   const threshold = opts.unrelatedScore ?? UNRELATED_REFERENCE_SCORE;
   if (model.info.mref) {
     const prepared = prepareReferences(refs, opts.refMaxPixels ?? DEFAULT_REF_MAX_PIXELS);

@@ -10,7 +10,7 @@ import { resolveModel } from '../../pipeline/model-registry.ts';
 import type { FeatureExtractor } from '../../eval/features.ts';
 import type { MatchFeatures } from '../../eval/match-pair.ts';
 import { createProgress } from '../progress.ts';
-import { intOption, modelHelp, checkOutputPath } from '../options.ts';
+import { intOption, modelHelp, checkOutputPath, optionNamesToFlags } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
 import type { MatchReference } from '../../matching/reference-view.ts';
 
@@ -84,7 +84,7 @@ Example:
             onProgress: (f) => progress.update('matching', f),
           });
           progress.stop();
-          for (const n of r.notes) progress.note(`note: ${n}`);
+          for (const n of r.notes) progress.note(`note: ${optionNamesToFlags(n)}`);
           const what = flags.features === 'vgg' ? 'VGG19 relu3_1 features'
             : matchReference === 'degraded' ? 'refsr contrastive features (reference degraded /4 x4 for matching)' : 'refsr contrastive features';
           const pic = await renderMatchPicture({ up: r.up, ref: r.ref, match: r.match, lines: flags.lines, title: `${what}: ${input.replace(/^.*\//, '')} -> ${refPath.replace(/^.*\//, '')}` });

@@ -8,7 +8,7 @@ import { resolveModel } from '../../pipeline/model-registry.ts';
 import { DatasetError, listImageSet } from '../../eval/datasets.ts';
 import { existsSync, statSync } from 'node:fs';
 import { createProgress } from '../progress.ts';
-import { intOption, modelHelp, checkOutputPath, LOW_MEMORY_HELP } from '../options.ts';
+import { intOption, modelHelp, checkOutputPath, optionNamesToFlags, LOW_MEMORY_HELP } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
 
 interface RobustnessFlags {
@@ -75,7 +75,7 @@ Example:
         }, {
           seed: flags.seed, maxSize, vgg, signal,
           onProgress: (f) => progress.update('robustness', f),
-          onNote: (m) => progress.note(`note: ${m}`),
+          onNote: (m) => progress.note(`note: ${optionNamesToFlags(m)}`),
           onSample: (s, done, total) => progress.note(`${s.image} ${s.group} (${s.param.toFixed(2)}) ${done}/${total}: AEE refsr ${(s.epe.refsr!.sum / Math.max(1, s.epe.refsr!.count)).toFixed(2)}${s.epe.vgg ? ` vgg ${(s.epe.vgg.sum / Math.max(1, s.epe.vgg.count)).toFixed(2)}` : ''}  PSNR ${s.psnrY.refsr.toFixed(2)}`),
           });
           progress.stop();

@@ -12,6 +12,7 @@ import { ImageInputError } from '../../image/image-input-error.ts';
 import { UpscaleInputError } from '../../pipeline/upscale.ts';
 import { withOutputs } from '../../io/atomic-write.ts';
 import { createProgress } from '../progress.ts';
+import { optionNamesToFlags } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
 import { BatchIncompleteError } from '../cli-errors.ts';
 import type { UpscaleFlags, UpscalePlan, UpscaleJob } from './upscale.ts';
@@ -20,9 +21,11 @@ interface JobSummary {
   input: string;
   output: string;
   size: [number, number];
+  matching: 'exact' | 'fast';
+  references: 'attention' | 'canvas';
   referenceScores: number[];
   warnings: string[];
-  seconds: number;
+  seconds: { features: number; matching: number; restoration: number };
 }
 
 function writeStdout(bytes: Uint8Array): Promise<void> {
@@ -34,6 +37,9 @@ function writeStdout(bytes: Uint8Array): Promise<void> {
 export async function runUpscale(plan: UpscalePlan, flags: UpscaleFlags): Promise<void> {
   const progress = createProgress({ quiet: flags.quiet });
   const decode = { maxPixels: flags.maxPixels };
+  // One image: the input is read first, so a problem with it is the one reported.
+  const single = plan.batch ? undefined : await resolveImage(plan.jobs[0]!.input, plan.jobs[0]!.input, decode);
+  if (single?.hadAlpha) progress.note(`note: ${single.name} has transparency; it was flattened onto white`);
   const refs: NamedImage[] = [];
   for (const r of flags.ref) refs.push(await resolveImage(r, r, decode));
   for (const r of refs) if (r.hadAlpha) progress.note(`note: ${r.name} has transparency; it was flattened onto white`);
@@ -49,7 +55,7 @@ export async function runUpscale(plan: UpscalePlan, flags: UpscaleFlags): Promis
         if (plan.batch) progress.note(`[${i + 1}/${plan.jobs.length}] ${job.input}`);
         let r: UpscaleOutput;
         try {
-          r = await up.upscale(job.input, refs.map((x) => ({ image: x.image, name: x.name })), {
+          r = await up.upscale(single ? { image: single.image, name: single.name } : job.input, refs.map((x) => ({ image: x.image, name: x.name })), {
             tile: flags.tile, overlap: flags.overlap, matching: flags.matching, refMaxPixels: flags.refMaxPixels, maxInputPixels: flags.maxInputPixels,
             signal, onProgress: (p) => progress.update(p.stage, p.fraction),
           });
@@ -57,21 +63,22 @@ export async function runUpscale(plan: UpscalePlan, flags: UpscaleFlags): Promis
           // In a folder, a file that is not a usable image is skipped; anything else (a cancel, a bad model) ends the run.
           if (plan.batch && (e instanceof ImageInputError || e instanceof UpscaleInputError)) {
             progress.stop();
-            process.stderr.write(`skipped ${e.message}\n`);
+            process.stderr.write(`skipped ${optionNamesToFlags(e.message)}\n`);
             skipped.push({ input: job.input, reason: e.message });
             continue;
           }
           throw e;
         }
         progress.stop();
-        for (const n of r.notes) progress.note(`note: ${n}`);
-        for (const w of r.warnings) process.stderr.write(`warning: ${job.input}: ${w}\n`);
+        for (const n of r.notes) progress.note(`note: ${optionNamesToFlags(n)}`);
+        for (const w of r.warnings) process.stderr.write(`warning: ${job.input}: ${optionNamesToFlags(w)}\n`);
         await write(job, r, flags.quality, signal);
         done.push({
-          input: job.input, output: job.output, size: [r.width, r.height], referenceScores: r.referenceScores, warnings: r.warnings,
-          seconds: r.seconds.features + r.seconds.matching + r.seconds.restoration,
+          input: job.input, output: job.output, size: [r.width, r.height], matching: r.matching, references: r.references,
+          referenceScores: r.referenceScores, warnings: r.warnings, seconds: r.seconds,
         });
-        if (!flags.quiet && !flags.json && job.output !== '-') process.stderr.write(`wrote ${job.output} (${r.width}x${r.height}) in ${done.at(-1)!.seconds.toFixed(1)} s\n`);
+        const total = r.seconds.features + r.seconds.matching + r.seconds.restoration;
+        if (!flags.quiet && !flags.json && job.output !== '-') process.stderr.write(`wrote ${job.output} (${r.width}x${r.height}) in ${total.toFixed(1)} s\n`);
       }
     });
   } finally {
