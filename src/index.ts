@@ -1,11 +1,10 @@
-// Owns the public library surface of refsr: load a model, upscale with references, evaluate, read/write images.
-export { RefSRModel } from './pipeline/refsr-model.ts';
-export { upscale, type UpscaleOptions, type UpscaleResult } from './pipeline/upscale.ts';
-export { runProtocol, prepareProtocol } from './pipeline/protocol.ts';
-export { resolveModel, bundledModels } from './pipeline/model-registry.ts';
-export { readImageFile, decodeImage, ImageInputError } from './image/decode.ts';
-export { writeImage } from './image/encode.ts';
-export { pilResizeBicubic } from './image/pil-bicubic.ts';
-export { measure, type Metrics } from './metrics/index.ts';
-export { matchExact } from './matching/correspondence.ts';
+// Owns the public library surface of refsr (`import ... from 'refsr'`): the task-level upscaler, the image types it
+// accepts, image reading/writing, the bundled models, and every error class (one base, RefsrError). Lower-level
+// pieces are in `refsr/core`, evaluation in `refsr/eval`, training in `refsr/train`.
+export { createUpscaler, type Upscaler, type UpscalerOptions, type UpscaleCallOptions, type UpscaleOutput, type UpscaleProgress } from './api/upscaler.ts';
+export type { ImageInput, ImageSource } from './api/image-input.ts';
+export { bundledModels } from './pipeline/model-registry.ts';
+export { readImageFile, decodeImage } from './image/decode.ts';
+export { writeImage, encodeImage, type OutputFormat, type EncodeOptions } from './image/encode.ts';
 export type { RgbImage } from './image/rgb-image.ts';
+export * from './errors/index.ts';

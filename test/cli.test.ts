@@ -111,7 +111,7 @@ test('--max-input-pixels from the command line: the input is refused above it an
   // lr.png is 24x20 = 480 px.
   const over = refsr(['upscale', lr, '--ref', ref, '-o', join(dir, 'mip1.png'), '--model', model, '--max-input-pixels', '479', '-q']);
   assert.equal(over.code, 1, over.stderr);
-  assert.match(over.stderr, /input is 24x20 \(0\.0 MP\); the limit is 0\.0 MP because the output is 16 times larger \(raise it with --max-input-pixels\)/);
+  assert.match(over.stderr, /lr\.png: input is 24x20 \(0\.0 MP\); the limit is 0\.0 MP because the output is 16 times larger \(raise --max-input-pixels\)/);
   assert.ok(!existsSync(join(dir, 'mip1.png')));
   const at = refsr(['upscale', lr, '--ref', ref, '-o', join(dir, 'mip2.png'), '--model', model, '--max-input-pixels', '480', '-q']);
   assert.equal(at.code, 0, at.stderr);

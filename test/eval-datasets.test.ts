@@ -66,7 +66,7 @@ test('pairs file: the reference implementation\'s format, roots inferred or give
   writeFileSync(join(c, 'bad.txt'), '000_0.png 000_1.png\n000_0.png nope.png\n');
   assert.throws(() => listPairs(c, 'pairs', { pairsFile: join(c, 'bad.txt') }), /files not found under .*: nope\.png \(line 2\)/);
   assert.throws(() => listPairs(c, 'pairs', { pairsFile: join(c, 'absent.txt') }), (e: Error) => e instanceof DatasetError && /pairs file .*absent\.txt cannot be read \(ENOENT\)/.test(e.message));
-  assert.throws(() => listPairs(c, 'pairs'), /needs a pairs file \(--pairs FILE\)/);
+  assert.throws(() => listPairs(c, 'pairs'), /needs a pairs file \(the pairsFile option\)/);
 });
 
 test('urban100: every image is its own (self-upsampled) reference; HR/ subfolder accepted', () => {

@@ -174,7 +174,7 @@ test('auto matching switches to the fast mode above the pair limit, and says so'
     assert.ok(!exact.notes.some((n) => n.includes('fast')));
     const fast = await upscale(model, lr, refs, { exactPairLimit: pairs - 1 });
     assert.equal(fast.matching, 'fast', 'one pair above the limit: fast');
-    assert.ok(fast.notes.some((n) => /fast coarse-to-fine matching.*--matching exact/.test(n)), fast.notes.join('; '));
+    assert.ok(fast.notes.some((n) => /fast coarse-to-fine matching.*the matching option set to exact/.test(n)), fast.notes.join('; '));
     const forced = await upscale(model, lr, refs, { exactPairLimit: pairs - 1, matching: 'exact' });
     assert.equal(forced.matching, 'exact', '--matching exact overrides auto');
     const asked = await upscale(model, lr, refs, { matching: 'fast' });

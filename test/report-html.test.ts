@@ -54,9 +54,10 @@ test('report: tables, charts, embedded thumbnails, no external resources, escape
   await buildReport();
   const html = readFileSync(htmlPath, 'utf8');
   assert.match(html, /^<!DOCTYPE html>/);
-  assert.equal(html.match(/<tr><td class="l">00\d<\/td>/g)?.length, 4, 'one row per image run');
+  const figures = html.slice(html.indexOf('id="images"'), html.indexOf('id="pictures"'));
+  assert.equal(figures.match(/<tr><td class="l">00\d<\/td>/g)?.length, 4, 'one figures row per image run');
   assert.equal(html.match(/src="data:image\/png;base64,/g)?.length, 4 * 5, 'five pictures per run');
-  assert.equal(html.match(/<svg /g)?.length, 3, 'per-image PSNR, SSIM and per-level charts');
+  assert.equal(html.match(/<svg /g)?.length, 3, 'per-image PSNR gain, SSIM and per-level gain charts');
   assert.match(html, /id="levels"/);
   assert.doesNotMatch(html, /(src|href)="(https?:|\/\/|file:)/, 'self-contained');
   assert.doesNotMatch(html, /<script|<link /);

@@ -1,7 +1,9 @@
 // Owns Ctrl-C handling for long commands: the first SIGINT/SIGTERM aborts the running work at its next block
 // boundary (nothing partial is written, since outputs are atomic); a second one exits at once.
 
-export class CancelledError extends Error {
+import { RefsrError } from '../errors/refsr-error.ts';
+
+export class CancelledError extends RefsrError {
   /** `message` is what the user reads after "refsr: " (what was kept or not). */
   constructor(message = 'cancelled; nothing was written') { super(message); this.name = 'CancelledError'; }
 }

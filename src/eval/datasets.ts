@@ -11,6 +11,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { Rng } from '../random/rng.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export type Protocol = 'wrsr' | 'cufed5' | 'pairs' | 'urban100' | 'manga109';
 export const PROTOCOLS: readonly Protocol[] = ['wrsr', 'cufed5', 'pairs', 'urban100', 'manga109'];
@@ -26,7 +27,7 @@ export interface EvalPair {
   readonly level?: number;
 }
 
-export class DatasetError extends Error {
+export class DatasetError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'DatasetError'; }
 }
 
@@ -129,7 +130,7 @@ export function parsePairsFile(text: string, file: string): { input: string; ref
 
 function listPairsFile(dir: string, opts: ListOptions): EvalPair[] {
   const file = opts.pairsFile;
-  if (!file) throw new DatasetError('the pairs protocol needs a pairs file (--pairs FILE)');
+  if (!file) throw new DatasetError('the pairs protocol needs a pairs file (the pairsFile option)');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -86,7 +86,7 @@ function shuffledPartner(pairs: readonly EvalPair[], i: number): EvalPair {
     const q = pairs[(i + k) % pairs.length]!;
     if (q.hr !== pairs[i]!.hr) return q;
   }
-  throw new DatasetError('--shuffle-refs found no other image');
+  throw new DatasetError('the shuffleRefs option found no other image');
 }
 
 export async function evaluate(model: RefSRModel, pairs: readonly EvalPair[], meta: EvalMeta, opts: EvalOptions = {}): Promise<EvalReport> {
@@ -94,7 +94,7 @@ export async function evaluate(model: RefSRModel, pairs: readonly EvalPair[], me
   // A shuffled run gives each image the reference of the next pair showing another image; with a single image
   // there is none, and silently keeping its own reference would report the right reference as an irrelevant one.
   if (opts.shuffleRefs && new Set(pairs.map((p) => p.hr)).size < 2) {
-    throw new DatasetError(`--shuffle-refs needs at least two different images to swap references between; this run has ${pairs.length === 0 ? 'none' : `only ${pairs[0]!.name}`}`);
+    throw new DatasetError(`the shuffleRefs option needs at least two different images to swap references between; this run has ${pairs.length === 0 ? 'none' : `only ${pairs[0]!.name}`}`);
   }
   for (let i = 0; i < pairs.length; i++) {
     opts.signal?.throwIfAborted();
@@ -169,7 +169,8 @@ export function reportCsv(report: EvalReport): string {
   return `${rows.join('\n')}\n`;
 }
 
-export async function writeReport(report: EvalReport, jsonPath: string, csvPath?: string, out: OutputSink = directOutput): Promise<void> {
-  await out.write(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+/** Writes the JSON report (when `jsonPath` is given) and the per-image CSV (when `csvPath` is given). */
+export async function writeReport(report: EvalReport, jsonPath: string | undefined, csvPath?: string, out: OutputSink = directOutput): Promise<void> {
+  if (jsonPath) await out.write(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   if (csvPath) await out.write(csvPath, reportCsv(report));
 }

@@ -12,10 +12,11 @@ import { stallPoint } from '../debug/stall-point.ts';
 import { matchingView, type MatchReference } from '../matching/reference-view.ts';
 import type { MatchIndex } from '../matching/pre-offset.ts';
 import type { FeatureExtractor } from './features.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export type MatchFeatures = 'contras' | 'vgg';
 
-export class MatchInputError extends Error {
+export class MatchInputError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'MatchInputError'; }
 }
 

@@ -5,6 +5,7 @@ import type { ConvOptions, Ops } from './ops.ts';
 import { OnnxModel } from './onnx-model.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import { formatShape, shapesEqual } from '../tensor/host-tensor.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export interface Sym {
   readonly name: string;
@@ -13,7 +14,7 @@ export interface Sym {
 
 export type WeightLookup = (name: string, shape: readonly number[]) => Float32Tensor | undefined;
 
-export class MissingWeightError extends Error {
+export class MissingWeightError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'MissingWeightError'; }
 }
 

@@ -12,6 +12,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { rgbImage, type RgbImage } from './rgb-image.ts';
+import { ImageInputError } from './image-input-error.ts';
+
+export { ImageInputError };
 
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 
@@ -29,12 +32,6 @@ export interface DecodeOptions {
   maxPixels?: number;
 }
 
-export class ImageInputError extends Error {
-  constructor(readonly file: string, readonly problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'ImageInputError';
-  }
-}
 
 const FORMAT_NAMES: Record<ImageFormat, string> = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP', tiff: 'TIFF', bmp: 'BMP' };
 

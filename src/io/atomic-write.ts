@@ -8,8 +8,9 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { stallPoint } from '../debug/stall-point.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
-export class OutputWriteError extends Error {
+export class OutputWriteError extends RefsrError {
   constructor(readonly file: string, message: string) {
     super(`${file}: ${message}`);
     this.name = 'OutputWriteError';

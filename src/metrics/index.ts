@@ -4,6 +4,7 @@
 import type { RgbImage } from '../image/rgb-image.ts';
 import { psnr, psnrRgb, lumaSamples } from './psnr.ts';
 import { ssim } from './ssim.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export { psnr, psnrRgb, psnrY } from './psnr.ts';
 export { ssim, ssimY } from './ssim.ts';
@@ -15,7 +16,7 @@ export interface Metrics {
   readonly ssimY: number;
 }
 
-export class MetricSizeError extends Error {
+export class MetricSizeError extends RefsrError {
   constructor(message: string) {
     super(message);
     this.name = 'MetricSizeError';

@@ -7,8 +7,9 @@ import { RESTORATION_VARIANTS, type RestorationConfig, type RestorationVariant }
 import { bundleSpec, METADATA_KEYS, VGG_PREFIX } from './model-bundle.ts';
 import { checkAgainstSpec, specProblems } from './spec-check.ts';
 import type { VggInputNorm } from './vgg-features.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
-export class ConvertError extends Error {
+export class ConvertError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'ConvertError'; }
 }
 

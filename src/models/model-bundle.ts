@@ -12,6 +12,7 @@ import { mrefConfigFromShapes } from './mref-spec.ts';
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import type { WeightMap } from '../weights/weight-map.ts';
 import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/reference-view.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export const VGG_PREFIX = 'vgg.';
 
@@ -45,7 +46,7 @@ export const METADATA_KEYS = {
 /** `refsr.architecture` of a bundle holding MRefSR's multi-reference restoration network. */
 export const MREF_ARCHITECTURE = 'mrefsr';
 
-export class ModelFileError extends Error {
+export class ModelFileError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'ModelFileError'; }
 }
 

@@ -4,6 +4,7 @@
 
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import { MREF_LEVELS, mrefRestorationNet, type MRefConfig, type MRefLevelKey } from './mref-arch.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 /** A key only MRAPAFusion heads have (C2-Matching's heads are plain convs, `head_small.0.*`). */
 export const MREF_PROBE_KEY = 'dyn_agg_restore.head_large.conv_emb1.0.weight';
@@ -12,7 +13,7 @@ export function isMRefStateDict(has: (key: string) => boolean): boolean {
   return has(MREF_PROBE_KEY) || has('dyn_agg_restore.head_small.conv_emb1.0.weight');
 }
 
-export class MRefConfigError extends Error {
+export class MRefConfigError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'MRefConfigError'; }
 }
 

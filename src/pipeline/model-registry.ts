@@ -1,14 +1,15 @@
-// Owns finding a model: `--model PATH` (any weight file) or `--model NAME` (a bundled model in the package's
+// Owns finding a model: the `model` option as a path (any weight file) or a NAME (a bundled model in the package's
 // models/ folder). No model is ever fetched from the network.
 
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export const MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 export const DEFAULT_MODEL_NAME = 'default';
 
-export class ModelNotFoundError extends Error {
+export class ModelNotFoundError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'ModelNotFoundError'; }
 }
 
@@ -29,9 +30,9 @@ export function resolveModel(nameOrPath: string | undefined): string {
   if (!nameOrPath) {
     throw new ModelNotFoundError(
       available.length
-        ? `no default model is installed; bundled models: ${available.join(', ')} (choose one with --model NAME)`
-        : 'no default model is installed yet: pass a model file with --model PATH (import official C2-Matching checkpoints with `refsr convert`)',
+        ? `no default model is installed; bundled models: ${available.join(', ')} (choose one with the model option)`
+        : 'no default model is installed yet: pass a model file in the model option (import official C2-Matching checkpoints with `refsr convert`)',
     );
   }
-  throw new ModelNotFoundError(`unknown model "${name}"; bundled models: ${available.length ? available.join(', ') : 'none'} (or pass a file path)`);
+  throw new ModelNotFoundError(`unknown model "${name}"; bundled models: ${available.length ? available.join(', ') : 'none'} (or pass a file path in the model option)`);
 }

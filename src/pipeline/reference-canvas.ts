@@ -30,7 +30,7 @@ export function prepareReferences(refs: readonly { image: RgbImage; name: string
     if (scale < 1) {
       const w = Math.max(MIN_REFERENCE_SIDE, Math.round(image.width * scale));
       const h = Math.max(MIN_REFERENCE_SIDE, Math.round(image.height * scale));
-      notes.push(`reference ${name} downscaled from ${image.width}x${image.height} to ${w}x${h} (reference budget ${(maxPixels / 1e6).toFixed(1)} MP; raise it with --ref-max-pixels)`);
+      notes.push(`reference ${name} downscaled from ${image.width}x${image.height} to ${w}x${h} (reference budget ${(maxPixels / 1e6).toFixed(1)} MP; raise the refMaxPixels option)`);
       img = pilResizeBicubic(image, w, h);
     }
     if (img.width < MIN_REFERENCE_SIDE || img.height < MIN_REFERENCE_SIDE) {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readSafetensors, writeSafetensors, toFloat32, type TensorToWrite } from '../weights/safetensors.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 import type { TrainConfig } from './config.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const META_KEY = 'refsr.checkpoint';
@@ -28,7 +29,7 @@ interface CheckpointMeta {
   readonly fingerprint: string;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'CheckpointError'; }
 }
 

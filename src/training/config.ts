@@ -12,10 +12,11 @@ import type { VggLayer } from './losses/perceptual.ts';
 import { DEFAULT_REFERENCE_PAIRS, type ReferencePairOptions } from './data/reference-pairs.ts';
 import { seededExtractorSeed, vggExtractorPath } from './extractor-source.ts';
 import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/reference-view.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export type TrainStage = 'teacher' | 'student' | 'restoration';
 
-export class TrainConfigError extends Error {
+export class TrainConfigError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'TrainConfigError'; }
 }
 

@@ -18,7 +18,7 @@ export interface BarChartOptions {
   readonly yLabel?: string;
   readonly width?: number;
   readonly height?: number;
-  /** Axis start; default 0 for non-negative data, else below the smallest value. `auto` fits the data range. */
+  /** Axis start; default 0 for non-negative data, else below the smallest value (0 stays on the axis). `auto` fits the data range. */
   readonly yMin?: number | 'auto';
   /** Decimals of value labels (default 2); labels are omitted when bars are too narrow. */
   readonly decimals?: number;
@@ -49,6 +49,7 @@ export function barChartSvg(o: BarChartOptions): Svg {
   if (o.yMin === 'auto') lo = dataMin - 0.15 * Math.max(dataMax - dataMin, Math.abs(dataMax) * 0.02, 1e-6);
   else lo = o.yMin ?? (dataMin >= 0 ? 0 : dataMin * 1.1);
   let hi = dataMax + 0.08 * Math.max(dataMax - lo, 1e-6);
+  if (o.yMin !== 'auto') hi = Math.max(hi, 0); // a fixed or default axis always shows its 0 (all-negative data too)
   if (hi <= lo) hi = lo + 1;
   const step = niceStep(hi - lo, 5);
   lo = Math.floor(lo / step) * step;
@@ -96,7 +97,9 @@ export function barChartSvg(o: BarChartOptions): Svg {
       const y0 = lo > 0 ? top + plotH : base;
       const bx = gx + i * barW;
       parts.push(`<rect x="${bx.toFixed(1)}" y="${Math.min(yv, y0).toFixed(1)}" width="${Math.max(1, barW - 1).toFixed(1)}" height="${Math.abs(y0 - yv).toFixed(1)}" fill="${color}"><title>${esc(`${o.categories[c]} ${s.name}: ${v}`)}</title></rect>`);
-      if (barW >= 22) parts.push(`<text x="${(bx + barW / 2).toFixed(1)}" y="${(Math.min(yv, y0) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${v.toFixed(o.decimals ?? 2)}</text>`);
+      // Value label beyond the bar's end: above a bar that rises, below one that hangs under 0.
+      const ly = v < 0 && yv > y0 ? yv + 11 : Math.min(yv, y0) - 3;
+      if (barW >= 22) parts.push(`<text x="${(bx + barW / 2).toFixed(1)}" y="${ly.toFixed(1)}" text-anchor="middle" font-size="9">${v.toFixed(o.decimals ?? 2)}</text>`);
     }
     const cx = left + (c + 0.5) * groupW;
     const cy = top + plotH + 14;

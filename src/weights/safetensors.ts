@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { numel, type DType, type Float32Tensor } from '../tensor/host-tensor.ts';
 import { writeFileAtomic } from '../io/atomic-write.ts';
+import { RefsrError } from '../errors/refsr-error.ts';
 
 export interface StoredTensor {
   readonly dtype: DType;
@@ -20,7 +21,7 @@ export interface SafetensorsFile {
 const DTYPE_SIZE: Record<DType, number> = { F32: 4, I64: 8, U8: 1, BF16: 2, F16: 2, F64: 8, I32: 4, I8: 1, I16: 2, BOOL: 1 };
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
-export class WeightFileError extends Error {
+export class WeightFileError extends RefsrError {
   constructor(readonly file: string, message: string) {
     super(`${file}: ${message}`);
     this.name = 'WeightFileError';

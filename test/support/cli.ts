@@ -13,6 +13,8 @@ export interface CliResult {
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** stdout as bytes (an image written with -o -). */
+  readonly stdoutBytes?: Buffer;
 }
 
 export interface CliOptions {
@@ -23,9 +25,9 @@ export interface CliOptions {
 
 export function refsr(args: string[], opts: CliOptions = {}): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8', cwd: opts.cwd, env: { ...process.env, FORCE_COLOR: '0', ...opts.env }, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 << 20,
+    cwd: opts.cwd, env: { ...process.env, FORCE_COLOR: '0', ...opts.env }, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 << 20,
   });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status, signal: r.signal, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
 }
 
 /**

@@ -15,6 +15,7 @@ import { RESTORATION_VARIANTS, type RestorationVariant } from '../../models/rest
 import type { VggInputNorm } from '../../models/vgg-features.ts';
 import { looksLikeRefVsr } from '../../models/refvsr-bundle.ts';
 import { convertRefVsr } from './convert-refvsr.ts';
+import { checkOutputPath } from '../options.ts';
 import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 
 interface ConvertFlags {
@@ -44,7 +45,11 @@ export function registerConvert(program: Command): void {
     .option('--vgg <file>', 'VGG19 weights: torchvision vgg19 .pth, conv-named safetensors, or the MatConvNet relu3_1 .json export')
     .option('--vgg-input <conv>', 'VGG input convention: imagenet (torchvision) or caffe (0..255 minus mean)', choice(['imagenet', 'caffe'] as const))
     .option('--variant <v>', 'C2-Matching restoration variant (default: detected from the keys)', choice(['full', 'light'] as const))
+    .addHelpText('after', `
+Example:
+  refsr convert restoration_net.pth --extractor feature_extraction.pth --vgg vgg19-dcbb9e9d.pth -o c2-matching.safetensors`)
     .action(async (restorationPath: string, flags: ConvertFlags) => {
+      checkOutputPath(flags.output);
       const restoration = await readTensorFile(restorationPath);
       if (flags.spynet || looksLikeRefVsr(restoration.tensors.keys())) return convertRefVsr(restorationPath, restoration.tensors, flags);
       const extractor = flags.extractor ? await readTensorFile(flags.extractor) : undefined;

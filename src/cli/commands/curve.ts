@@ -5,8 +5,6 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeCurve, CURVE_JSONL, CURVE_PNG } from '../../training/training-curve.ts';
-import { TrainingDataError } from '../../training/data/image-folder.ts';
 
 export function registerCurve(program: Command): void {
   program
@@ -14,7 +12,12 @@ export function registerCurve(program: Command): void {
     .description('write a training run\'s validation curve (curve.jsonl, curve.png) from its log')
     .argument('<run-dir>', 'training run folder (holds log.jsonl)')
     .option('--title <text>', 'chart title', 'refsr training')
+    .addHelpText('after', `
+Example:
+  refsr curve training-runs/restoration-vgg2 --title "second model"`)
     .action(async (runDir: string, flags: { title: string }) => {
+      const { TrainingDataError } = await import('../../training/data/image-folder.ts');
+      const { writeCurve, CURVE_JSONL, CURVE_PNG } = await import('../../training/training-curve.ts');
       if (!existsSync(join(runDir, 'log.jsonl'))) throw new TrainingDataError(`${runDir}: no log.jsonl (not a training run folder)`);
       const points = await writeCurve(runDir, flags.title);
       if (points.length === 0) throw new TrainingDataError(`${join(runDir, 'log.jsonl')}: no validation yet, nothing to draw`);

@@ -1,25 +1,22 @@
 // Owns `refsr eval DIR --protocol P --model M`: the paper's test protocol over a dataset folder (WR-SR, CUFED5 at one
 // reference level or all five, a pairs file, the Urban100 / Manga109 single-image-set conventions), per-image and
-// mean PSNR/SSIM-Y with the bicubic baseline, JSON report, optional CSV and self-contained HTML report.
+// mean PSNR/SSIM-Y with the bicubic baseline, printed; JSON, CSV and self-contained HTML reports where asked (nothing is
+// written to the current folder unless asked). The heavy modules load when the command runs, not at start-up.
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { RefSRModel } from '../../pipeline/refsr-model.ts';
 import { resolveModel } from '../../pipeline/model-registry.ts';
 import { DatasetError, listPairs, PROTOCOLS, type EvalPair, type Protocol } from '../../eval/datasets.ts';
-import { evaluate, writeReport } from '../../eval/evaluate.ts';
-import { makeThumbnails, type Thumbnails } from '../../report/thumbnails.ts';
-import { thumbnailKey, writeEvalHtml } from '../../report/eval-html.ts';
+import type { Thumbnails } from '../../report/thumbnails.ts';
 import { createProgress } from '../progress.ts';
-import { intOption, matchingOption, LOW_MEMORY_HELP } from '../options.ts';
+import { intOption, matchingOption, modelHelp, checkOutputPath, LOW_MEMORY_HELP } from '../options.ts';
 import type { MatchingMode } from '../../pipeline/super-resolve.ts';
 import { withCancellation } from '../cancellation.ts';
-import { withOutputs } from '../../io/atomic-write.ts';
 
 interface EvalFlags {
   protocol?: Protocol;
   model?: string;
-  report: string;
+  report?: string;
   csv?: string;
   html?: string;
   limit?: number;
@@ -59,8 +56,8 @@ export function registerEval(program: Command): void {
     .description("evaluate a model with the paper's protocol (x4 bicubic LR from HR, Y-channel PSNR/SSIM, crop 4)")
     .argument('<dataset>', 'dataset folder')
     .option('-p, --protocol <name>', `dataset layout: ${PROTOCOLS.join(' | ')} (pairs is implied by --pairs)`, protocolOption)
-    .option('-m, --model <name|path>', 'bundled model name or model file')
-    .option('--report <file>', 'JSON report path', 'eval-report.json')
+    .option('-m, --model <name|path>', modelHelp())
+    .option('--report <file>', 'also write the JSON report (per-image and mean figures)')
     .option('--csv <file>', 'also write per-image CSV')
     .option('--html <file>', 'also write a self-contained HTML report with thumbnails and charts')
     .option('--limit <n>', 'evaluate only the first N inputs', intOption)
@@ -76,6 +73,11 @@ export function registerEval(program: Command): void {
     .option('--threads <n>', 'CPU threads', intOption)
     .option('--low-memory', LOW_MEMORY_HELP)
     .option('-q, --quiet', 'no progress output')
+    .addHelpText('after', `
+The mean figures are printed; --report, --csv and --html write files (nothing is written unless asked).
+
+Example:
+  refsr eval ../shared/data/wr-sr-dev --protocol wrsr --limit 5 --report wrsr.json --html wrsr.html`)
     .action(async (dataset: string, flags: EvalFlags, command: Command) => {
       const protocol: Protocol | undefined = flags.protocol ?? (flags.pairs ? 'pairs' : undefined);
       if (!protocol) command.error(`error: choose a protocol with --protocol (${PROTOCOLS.join(', ')}) or give a pairs file with --pairs`, { exitCode: 2 });
@@ -85,7 +87,13 @@ export function registerEval(program: Command): void {
       const pairs = limitPairs(listPairs(dataset, protocol!, {
         refLevel: flags.allLevels ? 'all' : flags.refLevel, pairsFile: flags.pairs, inputRoot: flags.inputRoot, refRoot: flags.refRoot, seed: flags.seed,
       }), flags.limit);
+      for (const f of [flags.report, flags.csv, flags.html]) if (f) checkOutputPath(f);
       const modelPath = resolveModel(flags.model);
+      const { RefSRModel } = await import('../../pipeline/refsr-model.ts');
+      const { evaluate, writeReport } = await import('../../eval/evaluate.ts');
+      const { makeThumbnails } = await import('../../report/thumbnails.ts');
+      const { thumbnailKey, writeEvalHtml } = await import('../../report/eval-html.ts');
+      const { withOutputs } = await import('../../io/atomic-write.ts');
       const model = await RefSRModel.load(modelPath, { threads: flags.threads, lowMemory: flags.lowMemory });
       const progress = createProgress({ quiet: flags.quiet });
       const thumbs = new Map<string, Thumbnails>();
@@ -122,7 +130,8 @@ export function registerEval(program: Command): void {
           console.log(`level ${l.level}: ${l.images} images  refsr PSNR-Y ${l.refsr.psnrY.toFixed(3)} dB  SSIM-Y ${l.refsr.ssimY.toFixed(4)}  |  bicubic ${l.bicubic.psnrY.toFixed(3)} dB  ${l.bicubic.ssimY.toFixed(4)}`);
         }
         console.log(`${report.images} images  refsr PSNR-Y ${m.refsr.psnrY.toFixed(3)} dB  SSIM-Y ${m.refsr.ssimY.toFixed(4)}  |  bicubic ${m.bicubic.psnrY.toFixed(3)} dB  ${m.bicubic.ssimY.toFixed(4)}  |  ${m.seconds.toFixed(1)} s/image`);
-        console.log(`report: ${[flags.report, flags.csv, flags.html].filter(Boolean).join(', ')}`);
+        const written = [flags.report, flags.csv, flags.html].filter(Boolean);
+        if (written.length) console.log(`report: ${written.join(', ')}`);
       } finally {
         progress.stop();
         await model.release();

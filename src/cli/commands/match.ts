@@ -4,18 +4,13 @@
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { readImageFile } from '../../image/decode.ts';
-import { outputFormatFor } from '../../image/encode.ts';
-import { OutputWriteError, writeFileAtomic } from '../../io/atomic-write.ts';
+import { outputFormatFor } from '../../image/output-format.ts';
+import { OutputWriteError } from '../../io/atomic-write.ts';
 import { resolveModel } from '../../pipeline/model-registry.ts';
-import { DEFAULT_REF_MAX_PIXELS } from '../../pipeline/reference-canvas.ts';
-import { describeBundle } from '../../models/model-bundle.ts';
-import { readWeightFile } from '../../weights/read-weight-file.ts';
-import { FeatureExtractor } from '../../eval/features.ts';
-import { matchPair, MatchInputError, type MatchFeatures } from '../../eval/match-pair.ts';
-import { renderMatchPicture } from '../../viz/correspondence.ts';
+import type { FeatureExtractor } from '../../eval/features.ts';
+import type { MatchFeatures } from '../../eval/match-pair.ts';
 import { createProgress } from '../progress.ts';
-import { intOption } from '../options.ts';
+import { intOption, modelHelp, checkOutputPath, optionNamesToFlags } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
 import type { MatchReference } from '../../matching/reference-view.ts';
 
@@ -26,7 +21,7 @@ interface MatchFlags {
   vgg?: string;
   lines: number;
   fromHr?: boolean;
-  refMaxPixels: number;
+  refMaxPixels?: number;
   threads?: number;
   quiet?: boolean;
   json?: boolean;
@@ -44,18 +39,29 @@ export function registerMatch(program: Command): void {
     .argument('<input>', 'low-resolution input (or a high-resolution image with --from-hr)')
     .argument('<ref>', 'reference image (any size)')
     .requiredOption('--viz <file.png>', 'picture to write')
-    .option('-m, --model <name|path>', 'bundled model name or model file')
+    .option('-m, --model <name|path>', modelHelp())
     .option('--features <kind>', 'matching features: contras (refsr) or vgg (VGG19 relu3_1 baseline)', featuresOption, 'contras')
     .option('--vgg <file>', 'VGG19 weights for --features vgg (default: the model bundle\'s VGG)')
     .option('--lines <n>', 'number of correspondence lines', intOption, 40)
     .option('--from-hr', 'the input is a high-resolution image: match its x4 bicubic LR, as the evaluation protocol does')
-    .option('--ref-max-pixels <n>', 'downscale references larger than this', intOption, DEFAULT_REF_MAX_PIXELS)
+    .option('--ref-max-pixels <n>', 'downscale references larger than this (default 4000000)', intOption)
     .option('--threads <n>', 'CPU threads', intOption)
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary on stdout')
+    .addHelpText('after', `
+Example:
+  refsr match examples/coffee-lr.png examples/coffee-ref.png --viz coffee-match.png`)
     .action(async (input: string, refPath: string, flags: MatchFlags) => {
       if (outputFormatFor(flags.viz) !== 'png') throw new OutputWriteError(flags.viz, 'the correspondence picture is written as PNG; use a .png name');
+      checkOutputPath(flags.viz);
+      const { MatchInputError, matchPair } = await import('../../eval/match-pair.ts');
       if (flags.vgg && flags.features !== 'vgg') throw new MatchInputError('--vgg gives the weights of --features vgg; add --features vgg');
+      const { readImageFile } = await import('../../image/decode.ts');
+      const { writeFileAtomic } = await import('../../io/atomic-write.ts');
+      const { describeBundle } = await import('../../models/model-bundle.ts');
+      const { readWeightFile } = await import('../../weights/read-weight-file.ts');
+      const { FeatureExtractor } = await import('../../eval/features.ts');
+      const { renderMatchPicture } = await import('../../viz/correspondence.ts');
       const lr = await readImageFile(input);
       const ref = await readImageFile(refPath);
       let fx: FeatureExtractor;
@@ -78,7 +84,7 @@ export function registerMatch(program: Command): void {
             onProgress: (f) => progress.update('matching', f),
           });
           progress.stop();
-          for (const n of r.notes) progress.note(`note: ${n}`);
+          for (const n of r.notes) progress.note(`note: ${optionNamesToFlags(n)}`);
           const what = flags.features === 'vgg' ? 'VGG19 relu3_1 features'
             : matchReference === 'degraded' ? 'refsr contrastive features (reference degraded /4 x4 for matching)' : 'refsr contrastive features';
           const pic = await renderMatchPicture({ up: r.up, ref: r.ref, match: r.match, lines: flags.lines, title: `${what}: ${input.replace(/^.*\//, '')} -> ${refPath.replace(/^.*\//, '')}` });

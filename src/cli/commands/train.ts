@@ -6,11 +6,9 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { readTrainConfig, TrainConfigError, type TrainStage } from '../../training/config.ts';
-import { train, type TrainEvents } from '../../training/train-loop.ts';
-import { initTfjs } from '../../training/tfjs-backend.ts';
-import { ContrastiveStage } from '../../training/stages/contrastive-stage.ts';
-import { RestorationStage } from '../../training/stages/restoration-stage.ts';
+import type { TrainStage } from '../../training/config.ts';
+import type { TrainEvents } from '../../training/train-loop.ts';
+import { requireTrainingPeers } from '../../training/peer-dependencies.ts';
 import { withCancellation, CancelledError } from '../cancellation.ts';
 
 interface TrainFlags {
@@ -70,7 +68,19 @@ export function registerTrain(program: Command): void {
     .option('--restart', 'start over, ignoring a checkpoint in the run folder')
     .option('--max-steps <n>', 'stop after this many steps of this invocation (resume later)', positiveInt)
     .option('-q, --quiet', 'no progress output')
+    .addHelpText('after', `
+Training needs the optional dependencies @tensorflow/tfjs-core, @tensorflow/tfjs-backend-cpu,
+@tensorflow/tfjs-backend-wasm (4.22) and tsx; inference does not.
+
+Example:
+  refsr train restoration --config configs/cpu-restoration.yaml --out runs/restoration --max-steps 100`)
     .action(async (stage: TrainStage, flags: TrainFlags) => {
+      requireTrainingPeers();
+      const { readTrainConfig, TrainConfigError } = await import('../../training/config.ts');
+      const { train } = await import('../../training/train-loop.ts');
+      const { initTfjs } = await import('../../training/tfjs-backend.ts');
+      const { ContrastiveStage } = await import('../../training/stages/contrastive-stage.ts');
+      const { RestorationStage } = await import('../../training/stages/restoration-stage.ts');
       const cfg = await readTrainConfig(flags.config);
       if (cfg.stage !== stage) throw new TrainConfigError(`${flags.config} configures the ${cfg.stage} stage, not ${stage}`);
       const outDir = resolve(flags.out ?? `runs/${stage}`);

@@ -7,13 +7,14 @@ import { join, relative } from 'node:path';
 import { readImageFile, detectFormat } from '../../image/decode.ts';
 import type { RgbImage } from '../../image/rgb-image.ts';
 import { open } from 'node:fs/promises';
+import { RefsrError } from '../../errors/refsr-error.ts';
 
 export interface NamedImage {
   readonly name: string;
   readonly image: RgbImage;
 }
 
-export class TrainingDataError extends Error {
+export class TrainingDataError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'TrainingDataError'; }
 }
 

@@ -17,7 +17,7 @@ export class BatchWorker<B> {
   private failed: Error | undefined;
 
   constructor(cfg: TrainConfig) {
-    this.worker = new Worker(new URL('./batch-worker-main.mjs', import.meta.url), { workerData: { cfg }, execArgv: [] });
+    this.worker = new Worker(workerEntry(), { workerData: { cfg }, execArgv: [] });
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (m: { ready?: boolean; fatal?: string; step?: number; batch?: unknown; error?: string }) => {
         if (m.ready) resolve();
@@ -72,4 +72,9 @@ export class BatchWorker<B> {
     await Promise.race([new Promise((r) => this.worker.once('exit', r)), new Promise((r) => setTimeout(r, 2000))]);
     await this.worker.terminate();
   }
+}
+
+/** The compiled worker entry when running from dist/, else the .mjs that registers tsx for the TypeScript entry. */
+function workerEntry(): URL {
+  return import.meta.url.endsWith('.js') ? new URL('./batch-worker-entry.js', import.meta.url) : new URL('./batch-worker-main.mjs', import.meta.url);
 }
