@@ -1,9 +1,9 @@
-// Owns running encoded ONNX models on onnxruntime-node: session creation with the thread settings refsr uses, and
+// Owns running encoded ONNX models on ONNX Runtime (onnxruntime-node, or onnxruntime-web in the browser app, see
+// ort-runtime.ts): session creation with the thread settings refsr uses, and
 // conversion between host Float32Tensors and ORT tensors.
 
-import * as ort from 'onnxruntime-node';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
-import { availableParallelism } from 'node:os';
+import { ort, executionProviders, defaultThreads } from './ort-runtime.ts';
 
 export interface SessionOptions {
   /** Intra-op threads; defaults to the number of CPU cores. */
@@ -26,8 +26,8 @@ export class OrtGraph {
 
   static async create(model: Uint8Array, opts: SessionOptions = {}): Promise<OrtGraph> {
     const session = await ort.InferenceSession.create(model, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: opts.threads ?? availableParallelism(),
+      executionProviders: executionProviders(),
+      intraOpNumThreads: opts.threads ?? defaultThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       enableCpuMemArena: !opts.lowMemory,

@@ -1,0 +1,193 @@
+// Owns the page of the browser app: picking or dropping the low-resolution photo and the references, starting and
+// cancelling a run in the inference worker (worker.ts), the progress bar, the before/after slider (bicubic vs
+// refsr) and the PNG download. `document.body.dataset.state` (starting, idle, running, done, error, cancelled) says
+// where the page is, for tests and scripts.
+
+import type { BackendInfo, FromWorker, RunResult, ToWorker } from './messages.ts';
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`page element #${id} is missing`);
+  return el as T;
+};
+
+const lrInput = $<HTMLInputElement>('lr-input');
+const refInput = $<HTMLInputElement>('ref-input');
+const runButton = $<HTMLButtonElement>('run');
+const cancelButton = $<HTMLButtonElement>('cancel');
+const progressWrap = $('progress-wrap');
+const progress = $<HTMLProgressElement>('progress');
+const stageText = $('stage');
+const errorBox = $('error');
+const resultBox = $('result');
+const before = $<HTMLImageElement>('before');
+const after = $<HTMLImageElement>('after');
+const slider = $<HTMLInputElement>('slider');
+const divider = $('divider');
+const download = $<HTMLAnchorElement>('download');
+const timing = $('timing');
+const notesList = $('notes');
+const backendLine = $('backend');
+
+let lrFile: File | undefined;
+let refFiles: File[] = [];
+let backendReady = false;
+let running = false;
+const objectUrls: string[] = [];
+
+const worker = new Worker(new URL(`worker.js${location.search}`, location.href), { type: 'module' });
+
+function setState(state: string): void { document.body.dataset.state = state; }
+
+function showError(message: string | undefined): void {
+  errorBox.hidden = !message;
+  errorBox.textContent = message ?? '';
+}
+
+function updateRunButton(): void {
+  runButton.disabled = !backendReady || running || !lrFile || refFiles.length === 0;
+  runButton.title = !lrFile ? 'choose the low-resolution photo first' : refFiles.length === 0 ? 'choose at least one reference photo' : '';
+}
+
+function describeBackend(i: BackendInfo): string {
+  if (i.backend === 'webgpu') return '<b>WebGPU</b> (ONNX Runtime Web; operators WebGPU lacks run on wasm)';
+  const threads = i.threads > 1 ? `${i.threads} threads` : '1 thread';
+  const why = i.crossOriginIsolated ? '' : ' (the page is not cross-origin isolated, so wasm cannot use threads; serve it with <code>npx refsr serve</code>)';
+  return `<b>wasm</b>, ${threads}${why}${i.webgpuNote ? `; no WebGPU: ${i.webgpuNote}` : ''}`;
+}
+
+function showThumbs(target: HTMLElement, files: readonly File[]): void {
+  target.replaceChildren();
+  for (const f of files) {
+    const box = document.createElement('span');
+    box.className = 'thumb';
+    const img = document.createElement('img');
+    const url = URL.createObjectURL(f);
+    objectUrls.push(url);
+    img.src = url;
+    img.alt = f.name;
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = f.name;
+    name.title = f.name;
+    const size = document.createElement('span');
+    size.textContent = `${(f.size / 1024).toFixed(0)} KB`;
+    img.onload = () => { size.textContent = `${img.naturalWidth}x${img.naturalHeight}, ${(f.size / 1024).toFixed(0)} KB`; };
+    img.onerror = () => { size.textContent = 'cannot be displayed: not an image?'; };
+    box.append(img, name, size);
+    target.append(box);
+  }
+}
+
+function setLr(files: readonly File[]): void {
+  lrFile = files[0];
+  showThumbs($('lr-thumbs'), lrFile ? [lrFile] : []);
+  showError(files.length > 1 ? `only one low-resolution photo is upscaled at a time; using ${lrFile!.name}` : undefined);
+  updateRunButton();
+}
+
+function setRefs(files: readonly File[]): void {
+  refFiles = [...files];
+  showThumbs($('ref-thumbs'), refFiles);
+  showError(undefined);
+  updateRunButton();
+}
+
+function wireDrop(zone: HTMLElement, input: HTMLInputElement, take: (files: readonly File[]) => void): void {
+  input.addEventListener('change', () => take([...(input.files ?? [])]));
+  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    const files = [...(e.dataTransfer?.files ?? [])];
+    if (files.length) take(files);
+  });
+}
+
+const STAGE_SPAN: Record<string, [number, number]> = { 'loading the model': [0, 0.02], features: [0.02, 0.25], matching: [0.25, 0.5], restoration: [0.5, 0.98], encoding: [0.98, 1] };
+
+function showProgress(stage: string, fraction: number): void {
+  const base = stage.split(' ref ')[0]!;
+  const [a, b] = STAGE_SPAN[base] ?? [0, 1];
+  progress.value = a + (b - a) * Math.min(Math.max(fraction, 0), 1);
+  stageText.textContent = stage === 'loading the model' || stage === 'encoding' ? `${stage}…` : `${stage} ${Math.round(fraction * 100)}%`;
+}
+
+function finishRun(state: string): void {
+  running = false;
+  setState(state);
+  cancelButton.hidden = true;
+  if (state !== 'running') progressWrap.hidden = state !== 'done';
+  updateRunButton();
+}
+
+function showResult(r: RunResult): void {
+  for (const u of objectUrls.splice(0)) if (u.startsWith('blob:') && (u === before.src || u === after.src || u === download.href)) URL.revokeObjectURL(u);
+  const srUrl = URL.createObjectURL(r.srPng);
+  const biUrl = URL.createObjectURL(r.bicubicPng);
+  after.src = srUrl;
+  before.src = biUrl;
+  // Small results are shown twice as large (pixels kept sharp) so the difference is visible.
+  const scale = r.width <= 560 ? 2 : 1;
+  for (const img of [after, before]) img.style.imageRendering = scale > 1 ? 'pixelated' : 'auto';
+  after.style.width = `${r.width * scale}px`;
+  download.href = srUrl;
+  download.download = `${(lrFile?.name ?? 'image').replace(/\.[^.]*$/, '')}_x4.png`;
+  const s = r.seconds;
+  timing.textContent = `${r.width}x${r.height} px in ${s.total.toFixed(1)} s (features ${s.features.toFixed(1)} s, matching ${s.matching.toFixed(1)} s, restoration ${s.restoration.toFixed(1)} s)`;
+  resultBox.dataset.seconds = JSON.stringify(s);
+  notesList.replaceChildren(...r.notes.map((n) => Object.assign(document.createElement('li'), { textContent: n })));
+  resultBox.hidden = false;
+  stageText.textContent = 'done';
+  progress.value = 1;
+}
+
+function moveSlider(): void {
+  const p = Number(slider.value) / 10;
+  before.style.clipPath = `inset(0 ${100 - p}% 0 0)`;
+  divider.style.left = `${p}%`;
+}
+
+worker.onmessage = (e: MessageEvent<FromWorker>) => {
+  const m = e.data;
+  switch (m.type) {
+    case 'ready':
+      backendReady = true;
+      backendLine.innerHTML = `Runs on ${describeBackend(m.info)}.`;
+      backendLine.dataset.backend = m.info.backend;
+      backendLine.dataset.threads = String(m.info.threads);
+      setState('idle');
+      updateRunButton();
+      break;
+    case 'progress': showProgress(m.stage, m.fraction); break;
+    case 'result': showResult(m.result); finishRun('done'); break;
+    case 'cancelled': stageText.textContent = 'cancelled'; finishRun('cancelled'); break;
+    case 'error': showError(m.message); finishRun(backendReady ? 'error' : 'starting'); break;
+  }
+};
+worker.onerror = (e) => { showError(`the inference worker failed to start: ${e.message}`); finishRun('error'); };
+
+runButton.addEventListener('click', () => {
+  if (!lrFile || refFiles.length === 0 || running) return;
+  running = true;
+  setState('running');
+  showError(undefined);
+  resultBox.hidden = true;
+  progressWrap.hidden = false;
+  progress.value = 0;
+  stageText.textContent = 'decoding…';
+  cancelButton.hidden = false;
+  updateRunButton();
+  const msg: ToWorker = { type: 'run', lr: { name: lrFile.name, blob: lrFile }, refs: refFiles.map((f) => ({ name: f.name, blob: f })) };
+  worker.postMessage(msg);
+});
+cancelButton.addEventListener('click', () => {
+  stageText.textContent = 'cancelling…';
+  worker.postMessage({ type: 'cancel' } satisfies ToWorker);
+});
+slider.addEventListener('input', moveSlider);
+wireDrop($('lr-drop'), lrInput, setLr);
+wireDrop($('ref-drop'), refInput, setRefs);
+moveSlider();
+updateRunButton();

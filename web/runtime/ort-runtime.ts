@@ -1,0 +1,32 @@
+// Owns the browser side of the ONNX Runtime seam: the browser build (web/build.ts) resolves every import of
+// src/graph/ort-runtime.ts to this file, so the shared pipeline runs on onnxruntime-web. The worker picks the
+// backend once, before the first session: WebGPU when the browser has an adapter (operators it lacks, such as
+// DeformConv, fall back to wasm inside ORT), otherwise wasm with `threads` threads (more than one only when the
+// page is cross-origin isolated, which SharedArrayBuffer needs). The ORT wasm files are served next to the app
+// (copied from node_modules/onnxruntime-web/dist at build time); nothing is fetched from a CDN.
+
+import * as ort from 'onnxruntime-web';
+
+export { ort };
+
+export type WebBackend = 'webgpu' | 'wasm';
+
+let providers: string[] = ['wasm'];
+
+/** Called by the worker before the first session: the ORT files' URL folder, the backend and the wasm threads. */
+export function configureRuntime(opts: { wasmPaths: string; backend: WebBackend; threads: number }): void {
+  ort.env.wasm.wasmPaths = opts.wasmPaths;
+  ort.env.wasm.numThreads = opts.threads;
+  ort.env.wasm.proxy = false;
+  ort.env.logLevel = 'error';
+  providers = opts.backend === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
+}
+
+export function executionProviders(): string[] {
+  return providers;
+}
+
+/** onnxruntime-web takes its thread count from env.wasm.numThreads; the per-session value is only a hint. */
+export function defaultThreads(): number {
+  return ort.env.wasm.numThreads ?? 1;
+}

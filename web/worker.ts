@@ -1,0 +1,109 @@
+// Owns running refsr in a Web Worker, so the page stays responsive: it picks the ONNX Runtime backend, loads the
+// bundled default model (models/default.safetensors, fetched from the app's own folder) once, decodes the dropped
+// files with the browser's decoders and runs the same pipeline as Node (src/pipeline/upscale.ts on
+// src/pipeline/refsr-model.ts), posting progress, then the refsr and bicubic PNGs. A 'cancel' message aborts the
+// run between two graph runs.
+//
+// URL parameters of the worker (set by the page from its own query): backend=wasm|webgpu|auto, threads=N.
+
+import { configureRuntime, type WebBackend } from './runtime/ort-runtime.ts';
+import { parseSafetensors } from '../src/weights/safetensors.ts';
+import { WeightMap } from '../src/weights/weight-map.ts';
+import { describeBundle } from '../src/models/model-bundle.ts';
+import { RefSRModel } from '../src/pipeline/refsr-model.ts';
+import { upscale } from '../src/pipeline/upscale.ts';
+import { pilResizeBicubic } from '../src/image/pil-bicubic.ts';
+import { decodeInBrowser, encodePngInBrowser } from './decode-browser.ts';
+import type { BackendInfo, FromWorker, ToWorker } from './messages.ts';
+
+/** Largest input accepted in the browser: 1 MP in, 16 MP out (a wasm heap holds at most 4 GB). */
+export const BROWSER_MAX_INPUT_PIXELS = 1_000_000;
+
+const scope = self as unknown as {
+  postMessage(m: FromWorker): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+  crossOriginIsolated: boolean;
+  location: Location;
+  navigator: Navigator & { gpu?: { requestAdapter(): Promise<unknown> } };
+};
+
+const params = new URL(scope.location.href).searchParams;
+let model: Promise<RefSRModel> | undefined;
+let info: Promise<BackendInfo> | undefined;
+let current: AbortController | undefined;
+
+async function chooseBackend(): Promise<BackendInfo> {
+  const asked = params.get('backend') ?? 'auto';
+  const isolated = scope.crossOriginIsolated === true;
+  const cores = scope.navigator.hardwareConcurrency || 1;
+  const askedThreads = Number(params.get('threads'));
+  const threads = isolated ? (askedThreads >= 1 ? Math.floor(askedThreads) : cores) : 1;
+  let backend: WebBackend = 'wasm';
+  let webgpuNote: string | undefined;
+  if (asked === 'wasm') {
+    webgpuNote = 'wasm chosen in the URL (backend=wasm)';
+  } else if (!scope.navigator.gpu) {
+    webgpuNote = 'this browser has no WebGPU';
+  } else {
+    const adapter = await scope.navigator.gpu.requestAdapter().catch(() => null);
+    if (adapter) backend = 'webgpu';
+    else webgpuNote = 'WebGPU is present but found no GPU adapter';
+  }
+  const base = new URL('.', scope.location.href).href;
+  configureRuntime({ wasmPaths: `${base}ort/`, backend, threads });
+  return { backend, threads, crossOriginIsolated: isolated, webgpuNote };
+}
+
+async function loadModel(): Promise<RefSRModel> {
+  await (info ??= chooseBackend());
+  const url = new URL('models/default.safetensors', scope.location.href).href;
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`models/default.safetensors: cannot load the bundled model (HTTP ${res.status}); rebuild the app with npm run build:web`);
+  const name = 'default.safetensors';
+  const file = parseSafetensors(new Uint8Array(await res.arrayBuffer()), name);
+  const weights = new WeightMap(file.tensors, file.metadata);
+  return new RefSRModel(weights, describeBundle(weights, name), name);
+}
+
+async function run(msg: Extract<ToWorker, { type: 'run' }>, signal: AbortSignal): Promise<void> {
+  const t0 = performance.now();
+  const lr = await decodeInBrowser(msg.lr.blob, msg.lr.name);
+  const refs = [];
+  for (const r of msg.refs) refs.push({ image: await decodeInBrowser(r.blob, r.name), name: r.name });
+  const notes: string[] = [];
+  for (const img of [{ name: msg.lr.name, image: lr }, ...refs]) {
+    if (img.image.hadAlpha) notes.push(`${img.name} has transparency; it was flattened onto white`);
+  }
+  scope.postMessage({ type: 'progress', stage: 'loading the model', fraction: 0 });
+  const m = await (model ??= loadModel().catch((err: unknown) => { model = undefined; throw err; }));
+  signal.throwIfAborted();
+  let r;
+  try {
+    r = await upscale(m, lr, refs, {
+      signal, maxInputPixels: BROWSER_MAX_INPUT_PIXELS,
+      onProgress: (stage, fraction) => scope.postMessage({ type: 'progress', stage, fraction }),
+    });
+  } catch (e) {
+    // The pipeline's input errors speak of "input"; the page names the file.
+    if ((e as Error).name === 'UpscaleInputError') throw new Error(`${msg.lr.name}: ${(e as Error).message.replace(/ \(raise it with --max-input-pixels\)/, ' in the browser (the command line accepts up to 4 MP)')}`);
+    throw e;
+  }
+  scope.postMessage({ type: 'progress', stage: 'encoding', fraction: 1 });
+  const bicubic = pilResizeBicubic(lr, lr.width * 4, lr.height * 4);
+  const [srPng, bicubicPng] = await Promise.all([encodePngInBrowser(r.sr), encodePngInBrowser(bicubic)]);
+  const total = (performance.now() - t0) / 1000;
+  scope.postMessage({ type: 'result', result: { width: r.sr.width, height: r.sr.height, srPng, bicubicPng, notes: [...notes, ...r.notes], seconds: { ...r.seconds, total } } });
+}
+
+scope.onmessage = (e) => {
+  const msg = e.data;
+  if (msg.type === 'cancel') { current?.abort(); return; }
+  const ac = new AbortController();
+  current = ac;
+  run(msg, ac.signal).catch((err: unknown) => {
+    if (ac.signal.aborted) scope.postMessage({ type: 'cancelled' });
+    else scope.postMessage({ type: 'error', message: (err as Error)?.message ?? String(err) });
+  }).finally(() => { if (current === ac) current = undefined; });
+};
+
+(info ??= chooseBackend()).then((i) => scope.postMessage({ type: 'ready', info: i }), (err: unknown) => scope.postMessage({ type: 'error', message: String(err) }));
