@@ -4,6 +4,7 @@
 // where the page is, for tests and scripts.
 
 import type { BackendInfo, FromWorker, RunResult, ToWorker } from './messages.ts';
+import { MIN_INPUT_SIDE } from '../src/pipeline/upscale.ts';
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -35,7 +36,25 @@ let backendReady = false;
 let running = false;
 const objectUrls: string[] = [];
 
-const worker = new Worker(new URL(`worker.js${location.search}`, location.href), { type: 'module' });
+let worker: Worker;
+/** Why WebGPU is not used, when it is not (shown on the page). */
+let webgpuNote: string | undefined;
+
+/**
+ * WebGPU when the browser has an adapter (worker-webgpu.js, ORT's JSEP build), else wasm (worker.js, ORT's plain wasm
+ * build). Page URL parameters: backend=wasm forces wasm; threads=N sets the wasm threads (default: every core).
+ */
+async function startWorker(): Promise<Worker> {
+  const params = new URLSearchParams(location.search);
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  let backend = 'wasm';
+  if (params.get('backend') === 'wasm') webgpuNote = 'wasm chosen in the URL (backend=wasm)';
+  else if (!gpu) webgpuNote = 'this browser has no WebGPU';
+  else if (await gpu.requestAdapter().catch(() => null)) backend = 'webgpu';
+  else webgpuNote = 'WebGPU found no GPU adapter';
+  const query = new URLSearchParams({ backend, ...(params.get('threads') ? { threads: params.get('threads')! } : {}) });
+  return new Worker(new URL(`${backend === 'webgpu' ? 'worker-webgpu.js' : 'worker.js'}?${query}`, location.href), { type: 'module' });
+}
 
 function setState(state: string): void { document.body.dataset.state = state; }
 
@@ -53,10 +72,14 @@ function describeBackend(i: BackendInfo): string {
   if (i.backend === 'webgpu') return '<b>WebGPU</b> (ONNX Runtime Web; operators WebGPU lacks run on wasm)';
   const threads = i.threads > 1 ? `${i.threads} threads` : '1 thread';
   const why = i.crossOriginIsolated ? '' : ' (the page is not cross-origin isolated, so wasm cannot use threads; serve it with <code>npx refsr serve</code>)';
-  return `<b>wasm</b>, ${threads}${why}${i.webgpuNote ? `; no WebGPU: ${i.webgpuNote}` : ''}`;
+  return `<b>wasm</b>, ${threads}${why}${webgpuNote ? `; not WebGPU: ${webgpuNote}` : ''}`;
 }
 
-function showThumbs(target: HTMLElement, files: readonly File[]): void {
+function fileSize(bytes: number): string {
+  return bytes < 1024 ? `${bytes} bytes` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function showThumbs(target: HTMLElement, files: readonly File[], minSide = 0): void {
   target.replaceChildren();
   for (const f of files) {
     const box = document.createElement('span');
@@ -71,8 +94,14 @@ function showThumbs(target: HTMLElement, files: readonly File[]): void {
     name.textContent = f.name;
     name.title = f.name;
     const size = document.createElement('span');
-    size.textContent = `${(f.size / 1024).toFixed(0)} KB`;
-    img.onload = () => { size.textContent = `${img.naturalWidth}x${img.naturalHeight}, ${(f.size / 1024).toFixed(0)} KB`; };
+    size.textContent = fileSize(f.size);
+    img.onload = () => {
+      size.textContent = `${img.naturalWidth}x${img.naturalHeight}, ${fileSize(f.size)}`;
+      if (img.naturalWidth < 32 || img.naturalHeight < 32) img.classList.add('tiny');
+      if (img.naturalWidth < minSide || img.naturalHeight < minSide) {
+        showError(`${f.name}: input is ${img.naturalWidth}x${img.naturalHeight}; it must be at least ${minSide}x${minSide} px`);
+      }
+    };
     img.onerror = () => { size.textContent = 'cannot be displayed: not an image?'; };
     box.append(img, name, size);
     target.append(box);
@@ -81,7 +110,7 @@ function showThumbs(target: HTMLElement, files: readonly File[]): void {
 
 function setLr(files: readonly File[]): void {
   lrFile = files[0];
-  showThumbs($('lr-thumbs'), lrFile ? [lrFile] : []);
+  showThumbs($('lr-thumbs'), lrFile ? [lrFile] : [], MIN_INPUT_SIDE);
   showError(files.length > 1 ? `only one low-resolution photo is upscaled at a time; using ${lrFile!.name}` : undefined);
   updateRunButton();
 }
@@ -107,15 +136,25 @@ function wireDrop(zone: HTMLElement, input: HTMLInputElement, take: (files: read
 
 const STAGE_SPAN: Record<string, [number, number]> = { 'loading the model': [0, 0.02], features: [0.02, 0.25], matching: [0.25, 0.5], restoration: [0.5, 0.98], encoding: [0.98, 1] };
 
+let runStart = 0;
+let stageLabel = '';
+let ticker: ReturnType<typeof setInterval> | undefined;
+
+function renderStage(): void {
+  stageText.textContent = `${stageLabel} · ${((performance.now() - runStart) / 1000).toFixed(0)} s`;
+}
+
 function showProgress(stage: string, fraction: number): void {
   const base = stage.split(' ref ')[0]!;
   const [a, b] = STAGE_SPAN[base] ?? [0, 1];
   progress.value = a + (b - a) * Math.min(Math.max(fraction, 0), 1);
-  stageText.textContent = stage === 'loading the model' || stage === 'encoding' ? `${stage}…` : `${stage} ${Math.round(fraction * 100)}%`;
+  stageLabel = stage === 'loading the model' || stage === 'encoding' ? `${stage}…` : `${stage} ${Math.round(fraction * 100)}%`;
+  renderStage();
 }
 
 function finishRun(state: string): void {
   running = false;
+  clearInterval(ticker);
   setState(state);
   cancelButton.hidden = true;
   if (state !== 'running') progressWrap.hidden = state !== 'done';
@@ -139,7 +178,8 @@ function showResult(r: RunResult): void {
   resultBox.dataset.seconds = JSON.stringify(s);
   notesList.replaceChildren(...r.notes.map((n) => Object.assign(document.createElement('li'), { textContent: n })));
   resultBox.hidden = false;
-  stageText.textContent = 'done';
+  resultBox.scrollIntoView({ block: 'start' });
+  stageText.textContent = `done in ${s.total.toFixed(1)} s`;
   progress.value = 1;
 }
 
@@ -149,7 +189,7 @@ function moveSlider(): void {
   divider.style.left = `${p}%`;
 }
 
-worker.onmessage = (e: MessageEvent<FromWorker>) => {
+function onWorkerMessage(e: MessageEvent<FromWorker>): void {
   const m = e.data;
   switch (m.type) {
     case 'ready':
@@ -157,6 +197,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       backendLine.innerHTML = `Runs on ${describeBackend(m.info)}.`;
       backendLine.dataset.backend = m.info.backend;
       backendLine.dataset.threads = String(m.info.threads);
+      backendLine.dataset.isolated = String(m.info.crossOriginIsolated);
       setState('idle');
       updateRunButton();
       break;
@@ -165,8 +206,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     case 'cancelled': stageText.textContent = 'cancelled'; finishRun('cancelled'); break;
     case 'error': showError(m.message); finishRun(backendReady ? 'error' : 'starting'); break;
   }
-};
-worker.onerror = (e) => { showError(`the inference worker failed to start: ${e.message}`); finishRun('error'); };
+}
 
 runButton.addEventListener('click', () => {
   if (!lrFile || refFiles.length === 0 || running) return;
@@ -176,14 +216,18 @@ runButton.addEventListener('click', () => {
   resultBox.hidden = true;
   progressWrap.hidden = false;
   progress.value = 0;
-  stageText.textContent = 'decoding…';
+  runStart = performance.now();
+  stageLabel = 'decoding…';
+  renderStage();
+  ticker = setInterval(renderStage, 1000);
   cancelButton.hidden = false;
   updateRunButton();
   const msg: ToWorker = { type: 'run', lr: { name: lrFile.name, blob: lrFile }, refs: refFiles.map((f) => ({ name: f.name, blob: f })) };
   worker.postMessage(msg);
 });
 cancelButton.addEventListener('click', () => {
-  stageText.textContent = 'cancelling…';
+  stageLabel = 'cancelling…';
+  renderStage();
   worker.postMessage({ type: 'cancel' } satisfies ToWorker);
 });
 slider.addEventListener('input', moveSlider);
@@ -191,3 +235,8 @@ wireDrop($('lr-drop'), lrInput, setLr);
 wireDrop($('ref-drop'), refInput, setRefs);
 moveSlider();
 updateRunButton();
+startWorker().then((w) => {
+  worker = w;
+  worker.onmessage = onWorkerMessage;
+  worker.onerror = (e) => { showError(`the inference worker failed: ${e.message || 'it could not be started'}`); finishRun('error'); };
+}, (e: unknown) => showError(`the inference worker could not be started: ${String(e)}`));

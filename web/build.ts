@@ -1,7 +1,9 @@
 // Owns building the browser app into a static folder (default dist-web/, `npm run build:web`): esbuild bundles
-// web/app.ts (the page) and web/worker.ts (the inference worker, which imports the shared pipeline from src/), and
-// the folder gets index.html, the stylesheet, the bundled default model and ONNX Runtime's wasm files (copied from
-// node_modules/onnxruntime-web/dist: the app fetches nothing from elsewhere).
+// web/app.ts (the page) and web/worker.ts (the inference worker, which imports the shared pipeline from src/) twice:
+// worker.js on ORT's plain wasm build and worker-webgpu.js on its WebGPU-capable JSEP build (the page starts the
+// second only when the browser has a WebGPU adapter). The folder also gets index.html, the stylesheet, the bundled
+// default model and ONNX Runtime's wasm files (copied from node_modules/onnxruntime-web/dist: the app fetches
+// nothing from elsewhere).
 //
 // The one Node/browser seam: src/graph/ort-runtime.ts (onnxruntime-node) resolves to web/runtime/ort-runtime.ts
 // (onnxruntime-web), and the Node built-ins that file-handling modules import resolve to web/runtime/node-builtins.ts.
@@ -16,23 +18,28 @@ const webDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(webDir, '..');
 export const DEFAULT_WEB_OUT = join(repoRoot, 'dist-web');
 
-/** ORT files the app loads: the JSEP build serves both the wasm (CPU) and the WebGPU backends. */
-const ORT_FILES = ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
+/** ORT files the app loads: the plain wasm build (worker.js) and the JSEP build with WebGPU (worker-webgpu.js). */
+const ORT_FILES = ['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'];
 const NODE_BUILTINS = /^node:(fs\/promises|path|zlib)$/;
 
-const browserSeam: esbuild.Plugin = {
-  name: 'refsr-browser-seam',
-  setup(b) {
+function browserSeam(ortBuild: 'wasm' | 'webgpu'): esbuild.Plugin {
+  return { name: 'refsr-browser-seam', setup(b) {
     const nodeRuntime = join(repoRoot, 'src', 'graph', 'ort-runtime.ts');
     b.onResolve({ filter: /ort-runtime\.ts$/ }, (a) => {
       return resolve(a.resolveDir, a.path) === nodeRuntime ? { path: join(webDir, 'runtime', 'ort-runtime.ts') } : undefined;
     });
+    if (ortBuild === 'webgpu') {
+      b.onResolve({ filter: /^onnxruntime-web\/wasm$/ }, async (a) => {
+        const r = await b.resolve('onnxruntime-web', { kind: a.kind, resolveDir: a.resolveDir });
+        return { path: r.path, errors: r.errors };
+      });
+    }
     b.onResolve({ filter: NODE_BUILTINS }, () => ({ path: join(webDir, 'runtime', 'node-builtins.ts') }));
     b.onResolve({ filter: /^(node:.*|sharp|onnxruntime-node)$/ }, (a) => ({
       errors: [{ text: `${a.path} (imported by ${a.importer.replace(repoRoot + '/', '')}) has no browser counterpart; keep it out of the app's imports or add it to the seam in web/build.ts` }],
     }));
-  },
-};
+  } };
+}
 
 export interface WebBuild { readonly outDir: string; readonly bytes: Record<string, number> }
 
@@ -40,8 +47,7 @@ export async function buildWeb(outDir = DEFAULT_WEB_OUT, opts: { minify?: boolea
   await rm(outDir, { recursive: true, force: true });
   await mkdir(join(outDir, 'ort'), { recursive: true });
   await mkdir(join(outDir, 'models'), { recursive: true });
-  const result = await esbuild.build({
-    entryPoints: { app: join(webDir, 'app.ts'), worker: join(webDir, 'worker.ts') },
+  const common = {
     outdir: outDir,
     bundle: true,
     format: 'esm',
@@ -55,14 +61,17 @@ export async function buildWeb(outDir = DEFAULT_WEB_OUT, opts: { minify?: boolea
     sourcemap: true,
     metafile: true,
     logLevel: 'silent',
-    plugins: [browserSeam],
-  });
+  } satisfies esbuild.BuildOptions;
+  const results = [
+    await esbuild.build({ ...common, entryPoints: { app: join(webDir, 'app.ts'), worker: join(webDir, 'worker.ts') }, plugins: [browserSeam('wasm')] }),
+    await esbuild.build({ ...common, entryPoints: { 'worker-webgpu': join(webDir, 'worker.ts') }, plugins: [browserSeam('webgpu')] }),
+  ];
   for (const f of ['index.html', 'style.css']) await copyFile(join(webDir, f), join(outDir, f));
   const ortDist = join(repoRoot, 'node_modules', 'onnxruntime-web', 'dist');
   for (const f of ORT_FILES) await copyFile(join(ortDist, f), join(outDir, 'ort', f));
   await copyFile(join(repoRoot, 'models', 'default.safetensors'), join(outDir, 'models', 'default.safetensors'));
   const bytes: Record<string, number> = {};
-  for (const [file, o] of Object.entries(result.metafile.outputs)) if (!file.endsWith('.map')) bytes[file.replace(/^.*\//, '')] = o.bytes;
+  for (const [file, o] of results.flatMap((r) => Object.entries(r.metafile.outputs))) if (!file.endsWith('.map')) bytes[file.replace(/^.*\//, '')] = o.bytes;
   return { outDir, bytes };
 }
 

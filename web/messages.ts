@@ -12,8 +12,6 @@ export interface BackendInfo {
   readonly backend: WebBackend;
   readonly threads: number;
   readonly crossOriginIsolated: boolean;
-  /** Why WebGPU is not used, when it is not. */
-  readonly webgpuNote?: string;
 }
 
 export interface RunResult {

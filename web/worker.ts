@@ -4,7 +4,8 @@
 // src/pipeline/refsr-model.ts), posting progress, then the refsr and bicubic PNGs. A 'cancel' message aborts the
 // run between two graph runs.
 //
-// URL parameters of the worker (set by the page from its own query): backend=wasm|webgpu|auto, threads=N.
+// URL parameters of the worker (set by the page): backend=wasm|webgpu, threads=N (wasm threads; default: every core
+// when the page is cross-origin isolated, else 1).
 
 import { configureRuntime, type WebBackend } from './runtime/ort-runtime.ts';
 import { parseSafetensors } from '../src/weights/safetensors.ts';
@@ -24,38 +25,24 @@ const scope = self as unknown as {
   onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
   crossOriginIsolated: boolean;
   location: Location;
-  navigator: Navigator & { gpu?: { requestAdapter(): Promise<unknown> } };
+  navigator: Navigator;
 };
 
 const params = new URL(scope.location.href).searchParams;
 let model: Promise<RefSRModel> | undefined;
-let info: Promise<BackendInfo> | undefined;
 let current: AbortController | undefined;
 
-async function chooseBackend(): Promise<BackendInfo> {
-  const asked = params.get('backend') ?? 'auto';
+/** The backend the page chose (it starts worker-webgpu.js only when the browser has a WebGPU adapter). */
+function configure(): BackendInfo {
+  const backend: WebBackend = params.get('backend') === 'webgpu' ? 'webgpu' : 'wasm';
   const isolated = scope.crossOriginIsolated === true;
-  const cores = scope.navigator.hardwareConcurrency || 1;
   const askedThreads = Number(params.get('threads'));
-  const threads = isolated ? (askedThreads >= 1 ? Math.floor(askedThreads) : cores) : 1;
-  let backend: WebBackend = 'wasm';
-  let webgpuNote: string | undefined;
-  if (asked === 'wasm') {
-    webgpuNote = 'wasm chosen in the URL (backend=wasm)';
-  } else if (!scope.navigator.gpu) {
-    webgpuNote = 'this browser has no WebGPU';
-  } else {
-    const adapter = await scope.navigator.gpu.requestAdapter().catch(() => null);
-    if (adapter) backend = 'webgpu';
-    else webgpuNote = 'WebGPU is present but found no GPU adapter';
-  }
-  const base = new URL('.', scope.location.href).href;
-  configureRuntime({ wasmPaths: `${base}ort/`, backend, threads });
-  return { backend, threads, crossOriginIsolated: isolated, webgpuNote };
+  const threads = isolated ? (askedThreads >= 1 ? Math.floor(askedThreads) : scope.navigator.hardwareConcurrency || 1) : 1;
+  configureRuntime({ wasmPaths: new URL('ort/', scope.location.href).href, backend, threads });
+  return { backend, threads, crossOriginIsolated: isolated };
 }
 
 async function loadModel(): Promise<RefSRModel> {
-  await (info ??= chooseBackend());
   const url = new URL('models/default.safetensors', scope.location.href).href;
   const res = await fetch(url);
   if (!res.ok) throw new Error(`models/default.safetensors: cannot load the bundled model (HTTP ${res.status}); rebuild the app with npm run build:web`);
@@ -106,4 +93,4 @@ scope.onmessage = (e) => {
   }).finally(() => { if (current === ac) current = undefined; });
 };
 
-(info ??= chooseBackend()).then((i) => scope.postMessage({ type: 'ready', info: i }), (err: unknown) => scope.postMessage({ type: 'error', message: String(err) }));
+scope.postMessage({ type: 'ready', info: configure() });
