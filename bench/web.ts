@@ -23,9 +23,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LR = join(root, 'examples', 'coffee-lr.png');
 const REF = join(root, 'examples', 'coffee-ref.png');
 const args = process.argv.slice(2);
-const chromiumPath = args[args.indexOf('--chromium') + 1] && args.includes('--chromium')
-  ? args[args.indexOf('--chromium') + 1]!
-  : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+const at = args.indexOf('--chromium');
+const chromiumPath = at >= 0 ? args[at + 1] : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 if (!chromiumPath) {
   process.stderr.write('bench/web: no chromium found (install Debian\'s chromium package or pass --chromium PATH)\n');
   process.exit(1);

@@ -22,6 +22,8 @@ import { resolveModel } from '../src/pipeline/model-registry.ts';
 import { upscale } from '../src/pipeline/upscale.ts';
 import { prerequisite, repoRoot } from './support/shared.ts';
 import { tempDir } from './support/temp.ts';
+import { BIN, refsr } from './support/cli.ts';
+import { spawn } from 'node:child_process';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 const chromiumSkip = prerequisite(CHROMIUM !== undefined, 'no chromium binary (/usr/bin/chromium); install Debian\'s chromium package to test the browser app');
@@ -31,11 +33,12 @@ const shots = process.env.REFSR_WEB_SCREENSHOTS;
 
 let server: RunningServer;
 let browser: Browser | undefined;
+let builtDir: string;
 
 before(async () => {
-  const out = join(tempDir('refsr-web-'), 'dist-web');
-  await buildWeb(out);
-  server = await serveStatic(out, { port: 0 });
+  builtDir = join(tempDir('refsr-web-'), 'dist-web');
+  await buildWeb(builtDir);
+  server = await serveStatic(builtDir, { port: 0 });
   if (CHROMIUM) browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
 });
 
@@ -80,6 +83,32 @@ test('the server sends the isolation headers and the wasm type, and nothing outs
   assert.equal((await fetch(server.url, { method: 'POST' })).status, 405);
 });
 
+test('refsr serve prints the URL, serves the app cross-origin isolated on 127.0.0.1 and stops on Ctrl-C', async () => {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--dir', builtDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+  let stderr = '';
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); fail(new Error(`no URL printed: ${stderr}`)); }, 60_000);
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      const m = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr);
+      if (m) { clearTimeout(timer); ok(m[1]!); }
+    });
+  });
+  const r = await fetch(url);
+  assert.equal(r.status, 200);
+  assert.match(await r.text(), /<title>refsr/);
+  assert.equal(r.headers.get('cross-origin-embedder-policy'), 'require-corp');
+  const exit = new Promise<number | null>((ok) => child.on('close', (code) => ok(code)));
+  child.kill('SIGINT');
+  assert.equal(await exit, 0);
+});
+
+test('refsr serve on a folder without the built app says how to build it', () => {
+  const r = refsr(['serve', '--port', '0', '--dir', tempDir()]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^refsr: .*: no built browser app here \(index\.html missing\); run npm run build:web first\n$/);
+});
+
 test('the page upscales the example pair like Node (wasm, threads), shows bicubic vs refsr and downloads the PNG', { skip: chromiumSkip, timeout: 240_000 }, async () => {
   const page = await openApp();
   assert.equal(await page.getAttribute('#backend', 'data-backend'), 'wasm');
@@ -95,6 +124,8 @@ test('the page upscales the example pair like Node (wasm, threads), shows bicubi
   await page.waitForFunction(finished, null, { timeout: 200_000 });
   assert.equal(await page.evaluate(() => document.body.dataset.state), 'done', `run failed: ${await page.textContent('#error')}`);
   await screenshot(page, '3-done');
+  await page.locator('#slider').fill('200');
+  assert.equal(await page.$eval('#before', (el) => (el as HTMLElement).style.clipPath), 'inset(0px 80% 0px 0px)', 'the slider shows bicubic on the left 20%');
 
   const downloading = page.waitForEvent('download');
   await page.click('#download');

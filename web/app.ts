@@ -70,7 +70,7 @@ function updateRunButton(): void {
 
 function describeBackend(i: BackendInfo): string {
   if (i.backend === 'webgpu') return '<b>WebGPU</b> (ONNX Runtime Web; operators WebGPU lacks run on wasm)';
-  const threads = i.threads > 1 ? `${i.threads} threads` : '1 thread';
+  const threads = i.threads > 1 ? `${i.threads} threads` : new URLSearchParams(location.search).get('threads') === '1' ? '1 thread (threads=1 in the URL)' : '1 thread';
   const why = i.crossOriginIsolated ? '' : ' (the page is not cross-origin isolated, so wasm cannot use threads; serve it with <code>npx refsr serve</code>)';
   return `<b>wasm</b>, ${threads}${why}${webgpuNote ? `; not WebGPU: ${webgpuNote}` : ''}`;
 }
@@ -179,7 +179,7 @@ function showResult(r: RunResult): void {
   notesList.replaceChildren(...r.notes.map((n) => Object.assign(document.createElement('li'), { textContent: n })));
   resultBox.hidden = false;
   resultBox.scrollIntoView({ block: 'start' });
-  stageText.textContent = `done in ${s.total.toFixed(1)} s`;
+  stageText.textContent = 'done';
   progress.value = 1;
 }
 
