@@ -1,9 +1,10 @@
 // Benchmark: the example pair (examples/coffee-lr.png 100x80 with coffee-ref.png 400x360, the bundled default
 // model) upscaled in headless Chromium by the browser app (wasm, threads on: every core, and off: 1 thread; the page
 // served cross-origin isolated by the app's own server) next to Node (onnxruntime-node, the same thread counts), in
-// one run on one machine. Each configuration is timed cold (first run: a fresh page or model, so ORT's wasm start
-// and every session creation are included) and warm (the same run again). Browser times are the worker's (decode to
-// encoded PNG) and the stage split; Node times are `upscale`'s (decoded images in, RGB out) plus its stages.
+// one run on one machine. Each configuration is timed cold (first run in a fresh page or on a freshly loaded model:
+// every ONNX session is created) and warm (the same run again). pageReadySeconds is the page's start-up (open to
+// ready: ORT's wasm started and the model loaded, which the page does while files are picked). Browser times are
+// the worker's (decode to encoded PNG) and the stage split; Node times are `upscale`'s (decoded images in, RGB out).
 // Prints one JSON document on stdout. Needs Debian's chromium. Usage: npx tsx bench/web.ts [--chromium PATH]
 
 import { existsSync } from 'node:fs';
@@ -52,11 +53,13 @@ async function nodeRun(threads: number): Promise<{ cold: Timing; warm: Timing }>
   }
 }
 
-async function browserRun(browser: Browser, url: string, threads: number): Promise<{ backend: string; threads: number; cold: Timing; warm: Timing }> {
+async function browserRun(browser: Browser, url: string, threads: number): Promise<{ backend: string; threads: number; pageReadySeconds: number; cold: Timing; warm: Timing }> {
   const page = await browser.newPage();
   try {
+    const t0 = performance.now();
     await page.goto(`${url}?backend=wasm&threads=${threads}`);
     await page.waitForFunction(() => document.body.dataset.state === 'idle', null, { timeout: 120_000 });
+    const pageReadySeconds = round((performance.now() - t0) / 1000);
     await page.setInputFiles('#lr-input', LR);
     await page.setInputFiles('#ref-input', REF);
     const out: Timing[] = [];
@@ -68,7 +71,7 @@ async function browserRun(browser: Browser, url: string, threads: number): Promi
       const s = JSON.parse((await page.getAttribute('#result', 'data-seconds'))!) as Timing & { total: number };
       out.push(timing(s.total, s));
     }
-    return { backend: (await page.getAttribute('#backend', 'data-backend'))!, threads: Number(await page.getAttribute('#backend', 'data-threads')), cold: out[0]!, warm: out[1]! };
+    return { backend: (await page.getAttribute('#backend', 'data-backend'))!, threads: Number(await page.getAttribute('#backend', 'data-threads')), pageReadySeconds, cold: out[0]!, warm: out[1]! };
   } finally {
     await page.close();
   }

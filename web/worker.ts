@@ -1,7 +1,8 @@
 // Owns running refsr in a Web Worker, so the page stays responsive: it picks the ONNX Runtime backend, loads the
 // bundled default model (models/default.safetensors, fetched from the app's own folder) once, decodes the dropped
 // files with the browser's decoders and runs the same pipeline as Node (src/pipeline/upscale.ts on
-// src/pipeline/refsr-model.ts), posting progress, then the refsr and bicubic PNGs. A 'cancel' message aborts the
+// src/pipeline/refsr-model.ts), posting progress, then the refsr and bicubic PNGs. It says 'ready' once ORT's wasm
+// has started and the model is loaded, both done at start-up while the user picks files. A 'cancel' message aborts the
 // run between two graph runs.
 //
 // URL parameters of the worker (set by the page): backend=wasm|webgpu, threads=N (wasm threads; default: every core
@@ -12,6 +13,8 @@ import { parseSafetensors } from '../src/weights/safetensors.ts';
 import { WeightMap } from '../src/weights/weight-map.ts';
 import { describeBundle } from '../src/models/model-bundle.ts';
 import { RefSRModel } from '../src/pipeline/refsr-model.ts';
+import { OnnxOps } from '../src/graph/onnx-ops.ts';
+import { OrtGraph } from '../src/graph/ort-session.ts';
 import { upscale } from '../src/pipeline/upscale.ts';
 import { pilResizeBicubic } from '../src/image/pil-bicubic.ts';
 import { decodeInBrowser, encodePngInBrowser } from './decode-browser.ts';
@@ -93,4 +96,18 @@ scope.onmessage = (e) => {
   }).finally(() => { if (current === ac) current = undefined; });
 };
 
-scope.postMessage({ type: 'ready', info: configure() });
+/** Starts ORT's wasm (compiling it takes seconds) with a one-node graph, so this happens while files are picked. */
+async function warmUp(): Promise<void> {
+  const ops = new OnnxOps(() => undefined);
+  ops.output(ops.relu(ops.input('x', [1, 1, 1, 1])), 'y');
+  const g = await OrtGraph.create(ops.encode());
+  await g.run({ x: { shape: [1, 1, 1, 1], data: new Float32Array(1) } });
+  await g.release();
+}
+
+// 'ready' once ORT runs and the model is loaded; a failure of either is reported, and a run retries the model.
+const info = configure();
+Promise.all([warmUp(), model ??= loadModel().catch((err: unknown) => { model = undefined; throw err; })]).then(
+  () => scope.postMessage({ type: 'ready', info }),
+  (err: unknown) => scope.postMessage({ type: 'error', message: `ONNX Runtime or the model could not be started: ${(err as Error)?.message ?? String(err)}` }),
+);
