@@ -169,7 +169,7 @@ test('the page upscales the example pair like Node (wasm, threads), shows bicubi
   assert.ok(within / n >= 0.999, `only ${(100 * within / n).toFixed(3)}% of pixels within one level of Node's output (worst ${worst})`);
 });
 
-test('the page names the file of a bad image and of a too small one, and a run can be cancelled', { skip: chromiumSkip, timeout: 120_000 }, async () => {
+test('the page names the file of a bad image and of a too small (dropped) one, and a run can be cancelled', { skip: chromiumSkip, timeout: 120_000 }, async () => {
   const page = await openApp();
   const tiny = await sharp({ create: { width: 3, height: 3, channels: 3, background: '#808080' } }).png().toBuffer();
   await page.setInputFiles('#ref-input', REF);
@@ -177,7 +177,14 @@ test('the page names the file of a bad image and of a too small one, and a run c
   await page.click('#run');
   await page.waitForFunction(finished, null, { timeout: 60_000 });
   assert.match((await page.textContent('#error')) ?? '', /^notes\.txt: is not an image this browser can decode/);
-  await page.setInputFiles('#lr-input', { name: 'tiny.png', mimeType: 'image/png', buffer: tiny });
+  // Dropped on the zone, as a user drags a file from the desktop.
+  const dropped = await page.evaluateHandle((bytes) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], 'tiny.png', { type: 'image/png' }));
+    return dt;
+  }, [...tiny]);
+  await page.dispatchEvent('#lr-drop', 'drop', { dataTransfer: dropped });
+  assert.equal(await page.textContent('#lr-thumbs .name'), 'tiny.png');
   await page.click('#run');
   await page.waitForFunction(() => document.body.dataset.state === 'error' && document.querySelector('#error')?.textContent?.startsWith('tiny.png'), null, { timeout: 60_000 });
   assert.match((await page.textContent('#error')) ?? '', /^tiny\.png: input is 3x3; it must be at least 12x12 px/);

@@ -17,3 +17,11 @@ export function executionProviders(): string[] {
 export function defaultThreads(): number {
   return availableParallelism();
 }
+
+/**
+ * Awaited before every graph run when it returns a promise. Node: nothing to wait for. The browser's version yields
+ * to the worker's event loop, whose graph runs otherwise chain as microtasks, so a cancel message is seen between runs.
+ */
+export function beforeRun(): Promise<void> | undefined {
+  return undefined;
+}

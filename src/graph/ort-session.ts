@@ -3,7 +3,7 @@
 // conversion between host Float32Tensors and ORT tensors.
 
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
-import { ort, executionProviders, defaultThreads } from './ort-runtime.ts';
+import { ort, executionProviders, defaultThreads, beforeRun } from './ort-runtime.ts';
 
 export interface SessionOptions {
   /** Intra-op threads; defaults to the number of CPU cores. */
@@ -40,6 +40,8 @@ export class OrtGraph {
   async run(inputs: Record<string, Float32Tensor>): Promise<Record<string, Float32Tensor>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(inputs)) feeds[k] = new ort.Tensor('float32', v.data, v.shape as number[]);
+    const wait = beforeRun();
+    if (wait) await wait;
     const results = await this.session.run(feeds);
     const out: Record<string, Float32Tensor> = {};
     for (const [k, v] of Object.entries(results)) {
@@ -53,11 +55,15 @@ export class OrtGraph {
   async runRaw(inputs: Record<string, Float32Tensor>): Promise<Record<string, ort.Tensor>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(inputs)) feeds[k] = new ort.Tensor('float32', v.data, v.shape as number[]);
+    const wait = beforeRun();
+    if (wait) await wait;
     return this.session.run(feeds);
   }
 
   /** Runs on ORT tensors directly (no copy of large inputs, int64 outputs kept). */
   async runRawTensors(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    const wait = beforeRun();
+    if (wait) await wait;
     return this.session.run(feeds);
   }
 

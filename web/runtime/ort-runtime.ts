@@ -32,3 +32,8 @@ export function executionProviders(): string[] {
 export function defaultThreads(): number {
   return ort.env.wasm.numThreads ?? 1;
 }
+
+/** A macrotask yield before every graph run: the worker's onmessage (a cancel) runs between two graph runs. */
+export function beforeRun(): Promise<void> | undefined {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
