@@ -34,7 +34,9 @@ let lrFile: File | undefined;
 let refFiles: File[] = [];
 let backendReady = false;
 let running = false;
-const objectUrls: string[] = [];
+/** Object URLs of the shown thumbnails and of the shown result, revoked when replaced. */
+const thumbUrls = new Map<HTMLElement, string[]>();
+let resultUrls: string[] = [];
 
 let worker: Worker;
 /** Why WebGPU is not used, when it is not (shown on the page). */
@@ -81,12 +83,15 @@ function fileSize(bytes: number): string {
 
 function showThumbs(target: HTMLElement, files: readonly File[], minSide = 0): void {
   target.replaceChildren();
+  for (const u of thumbUrls.get(target) ?? []) URL.revokeObjectURL(u);
+  const urls: string[] = [];
+  thumbUrls.set(target, urls);
   for (const f of files) {
     const box = document.createElement('span');
     box.className = 'thumb';
     const img = document.createElement('img');
     const url = URL.createObjectURL(f);
-    objectUrls.push(url);
+    urls.push(url);
     img.src = url;
     img.alt = f.name;
     const name = document.createElement('span');
@@ -162,9 +167,10 @@ function finishRun(state: string): void {
 }
 
 function showResult(r: RunResult): void {
-  for (const u of objectUrls.splice(0)) if (u.startsWith('blob:') && (u === before.src || u === after.src || u === download.href)) URL.revokeObjectURL(u);
+  for (const u of resultUrls) URL.revokeObjectURL(u);
   const srUrl = URL.createObjectURL(r.srPng);
   const biUrl = URL.createObjectURL(r.bicubicPng);
+  resultUrls = [srUrl, biUrl];
   after.src = srUrl;
   before.src = biUrl;
   // Small results are shown twice as large (pixels kept sharp) so the difference is visible.

@@ -1,9 +1,9 @@
-// Owns running refsr in a Web Worker, so the page stays responsive: it picks the ONNX Runtime backend, loads the
-// bundled default model (models/default.safetensors, fetched from the app's own folder) once, decodes the dropped
+// Owns running refsr in a Web Worker, so the page stays responsive: it configures the ONNX Runtime backend the page
+// chose, loads the bundled default model (models/default.safetensors, fetched from the app's own folder) once, decodes the dropped
 // files with the browser's decoders and runs the same pipeline as Node (src/pipeline/upscale.ts on
 // src/pipeline/refsr-model.ts), posting progress, then the refsr and bicubic PNGs. It says 'ready' once ORT's wasm
 // has started and the model is loaded, both done at start-up while the user picks files. A 'cancel' message aborts the
-// run between two graph runs.
+// run before its next graph run (the browser ORT seam yields to this worker's event loop before each run).
 //
 // URL parameters of the worker (set by the page): backend=wasm|webgpu, threads=N (wasm threads; default: every core
 // when the page is cross-origin isolated, else 1).
