@@ -13,6 +13,7 @@ import { registerMatch } from './commands/match.ts';
 import { registerRobustness } from './commands/robustness.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerCurve } from './commands/curve.ts';
+import { registerServe } from './commands/serve.ts';
 import { CancelledError } from './cancellation.ts';
 import { RefsrError } from '../errors/refsr-error.ts';
 import { UsageError } from './cli-errors.ts';
@@ -44,6 +45,7 @@ Run refsr help COMMAND (or refsr COMMAND --help) for a command's options and exa
   registerRobustness(program);
   registerTrain(program);
   registerCurve(program);
+  registerServe(program);
   markRequired(program);
   return program;
 }

@@ -1,9 +1,9 @@
-// Owns running encoded ONNX models on onnxruntime-node: session creation with the thread settings refsr uses, and
+// Owns running encoded ONNX models on ONNX Runtime (onnxruntime-node, or onnxruntime-web in the browser app, see
+// ort-runtime.ts): session creation with the thread settings refsr uses, and
 // conversion between host Float32Tensors and ORT tensors.
 
-import * as ort from 'onnxruntime-node';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
-import { availableParallelism } from 'node:os';
+import { ort, executionProviders, defaultThreads, beforeRun } from './ort-runtime.ts';
 
 export interface SessionOptions {
   /** Intra-op threads; defaults to the number of CPU cores. */
@@ -26,8 +26,8 @@ export class OrtGraph {
 
   static async create(model: Uint8Array, opts: SessionOptions = {}): Promise<OrtGraph> {
     const session = await ort.InferenceSession.create(model, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: opts.threads ?? availableParallelism(),
+      executionProviders: executionProviders(),
+      intraOpNumThreads: opts.threads ?? defaultThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       enableCpuMemArena: !opts.lowMemory,
@@ -40,6 +40,8 @@ export class OrtGraph {
   async run(inputs: Record<string, Float32Tensor>): Promise<Record<string, Float32Tensor>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(inputs)) feeds[k] = new ort.Tensor('float32', v.data, v.shape as number[]);
+    const wait = beforeRun();
+    if (wait) await wait;
     const results = await this.session.run(feeds);
     const out: Record<string, Float32Tensor> = {};
     for (const [k, v] of Object.entries(results)) {
@@ -53,11 +55,15 @@ export class OrtGraph {
   async runRaw(inputs: Record<string, Float32Tensor>): Promise<Record<string, ort.Tensor>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(inputs)) feeds[k] = new ort.Tensor('float32', v.data, v.shape as number[]);
+    const wait = beforeRun();
+    if (wait) await wait;
     return this.session.run(feeds);
   }
 
   /** Runs on ORT tensors directly (no copy of large inputs, int64 outputs kept). */
   async runRawTensors(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    const wait = beforeRun();
+    if (wait) await wait;
     return this.session.run(feeds);
   }
 

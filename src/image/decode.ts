@@ -15,6 +15,7 @@ import { rgbImage, type RgbImage } from './rgb-image.ts';
 import { ImageInputError } from './image-input-error.ts';
 
 export { ImageInputError };
+import { flattenOnWhite } from './flatten-alpha.ts';
 
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 
@@ -136,19 +137,6 @@ async function decodeWithSharp(name: string, bytes: Uint8Array, format: ImageFor
   const px = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.byteLength);
   const { rgb, hadAlpha } = channels === 4 ? flattenOnWhite(px) : { rgb: new Uint8Array(px), hadAlpha: false };
   return { ...rgbImage(width, height, rgb), hadAlpha, format };
-}
-
-/** RGBA -> RGB composited over white: round(c * a / 255 + 255 * (1 - a / 255)). */
-function flattenOnWhite(rgba: Uint8Array): { rgb: Uint8Array; hadAlpha: boolean } {
-  const n = rgba.length / 4;
-  const rgb = new Uint8Array(n * 3);
-  let hadAlpha = false;
-  for (let i = 0; i < n; i++) {
-    const a = rgba[i * 4 + 3]!;
-    if (a !== 255) hadAlpha = true;
-    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = Math.round((rgba[i * 4 + c]! * a + 255 * (255 - a)) / 255);
-  }
-  return { rgb, hadAlpha };
 }
 
 function decodeBmp(name: string, bytes: Uint8Array, maxPixels: number): DecodedImage {

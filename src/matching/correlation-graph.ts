@@ -4,7 +4,7 @@
 
 import { OnnxModel } from '../graph/onnx-model.ts';
 import { OrtGraph } from '../graph/ort-session.ts';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../graph/ort-runtime.ts';
 
 export const PATCH_DIM = 256 * 9;
 

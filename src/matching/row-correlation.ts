@@ -5,7 +5,7 @@
 // reduced by ArgMax (first maximum) per input patch, it is the reference's feature_match_index up to float32
 // summation order.
 
-import * as ort from 'onnxruntime-node';
+import { ort } from '../graph/ort-runtime.ts';
 import { OnnxModel } from '../graph/onnx-model.ts';
 import { OrtGraph } from '../graph/ort-session.ts';
 import type { FeatureGrid } from './patches.ts';
