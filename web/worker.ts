@@ -70,12 +70,12 @@ async function run(msg: Extract<ToWorker, { type: 'run' }>, signal: AbortSignal)
   let r;
   try {
     r = await upscale(m, lr, refs, {
-      signal, maxInputPixels: BROWSER_MAX_INPUT_PIXELS,
+      signal, maxInputPixels: BROWSER_MAX_INPUT_PIXELS, inputName: msg.lr.name,
       onProgress: (stage, fraction) => scope.postMessage({ type: 'progress', stage, fraction }),
     });
   } catch (e) {
-    // The pipeline's input errors speak of "input"; the page names the file.
-    if ((e as Error).name === 'UpscaleInputError') throw new Error(`${msg.lr.name}: ${(e as Error).message.replace(/ \(raise it with --max-input-pixels\)/, ' in the browser (the command line accepts up to 4 MP)')}`);
+    // The pipeline's input errors name the file (inputName); the page's pixel limit is not an option.
+    if ((e as Error).name === 'UpscaleInputError') throw new Error((e as Error).message.replace(/ \(raise the maxInputPixels option\)/, ' in the browser (the command line accepts up to 4 MP)'));
     throw e;
   }
   scope.postMessage({ type: 'progress', stage: 'encoding', fraction: 1 });
