@@ -10,12 +10,13 @@ import { registerMatch } from './commands/match.ts';
 import { registerRobustness } from './commands/robustness.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerCurve } from './commands/curve.ts';
+import { registerVideo } from './commands/video.ts';
 import { CancelledError } from './cancellation.ts';
 
 const EXPECTED_ERRORS = new Set([
   'ImageInputError', 'WeightFileError', 'OutputWriteError', 'ModelNotFoundError', 'ModelFileError', 'MissingWeightError',
   'UpscaleInputError', 'DatasetError', 'MetricSizeError', 'ConvertError',
-  'MatchInputError', 'TrainConfigError', 'TrainingDataError', 'CheckpointError',
+  'MatchInputError', 'TrainConfigError', 'TrainingDataError', 'CheckpointError', 'VideoInputError', 'VideoFileError',
 ]);
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRobustness(program);
   registerTrain(program);
   registerCurve(program);
+  registerVideo(program);
   return program;
 }
 

@@ -9,7 +9,8 @@ import { OrtGraph, type SessionOptions } from '../graph/ort-session.ts';
 import { SessionCache } from '../graph/session-cache.ts';
 import { spynetFlow } from '../models/spynet-arch.ts';
 import { lrFeatures, propagateStep, reconstructFrame, isMirrorExtended, REFVSR_SPYNET_PREFIX, type RefVsrConfig } from '../models/refvsr-arch.ts';
-import { preOffsetOfficial, toDcnLayout } from '../matching/pre-offset.ts';
+import { preOffsetOfficial, toDcnLayout, dcnPreOffsetWindow } from '../matching/pre-offset.ts';
+import { featureWindow } from '../tensor/feature-window.ts';
 import type { WeightMap } from '../weights/weight-map.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
 
@@ -18,10 +19,23 @@ type Build = (ops: OnnxOps, ins: Record<string, Sym>) => Sym;
 export interface StepwiseOptions extends SessionOptions {
   /** Called with each frame's output as soon as it exists (frames come in order 0..t-1). */
   readonly onFrame?: (index: number, out: Float32Tensor) => void | Promise<void>;
+  /**
+   * Where these LR frames sit in the whole frame (a spatial tile), in LR pixels; `flows` are then the whole frame's
+   * matching flows [1, H, W, 2] and the keyframe's relu1_1 may have any size: each frame's pre-offsets are the
+   * tile's window of the whole map (re-expressed for the tile origin) and the offset branch sees the keyframe's
+   * relu1_1 cropped / zero-padded to the tile's HR window, as the image path does (restore-tiled.ts). Without it,
+   * with the keyframe at the HR frame size, this is the official computation.
+   */
+  readonly origin?: { readonly y: number; readonly x: number };
+  /** Checked between steps. */
+  readonly signal?: AbortSignal;
+  /** Step graphs to reuse (and not release); by default built for this call and released at its end. */
+  readonly steps?: RefVsrSteps;
 }
 
-class StepRunner {
-  private readonly sessions = new SessionCache(8);
+/** The step graphs of one model, built once per input shapes and kept (LRU) across clips, windows and tiles. */
+export class RefVsrSteps {
+  private readonly sessions = new SessionCache(10);
   constructor(private readonly weights: WeightMap, private readonly opts: SessionOptions) {}
 
   /** Runs the one-output graph `kind` (built on first use for these input shapes). */
@@ -45,16 +59,26 @@ export async function runRefVsrStepwise(weights: WeightMap, cfg: RefVsrConfig, l
   const t = lrs.length;
   const [, , h, w] = lrs[0]!.shape as [number, number, number, number];
   if (h < 64 || w < 64) throw new Error(`the Ref-VSR network needs LR frames of at least 64x64 (got ${w}x${h})`);
-  const steps = new StepRunner(weights, opts);
+  const origin = opts.origin ?? { y: 0, x: 0 };
+  const [, fh, fw] = flows[0]!.shape as [number, number, number, number];
+  const [, , rh, rw] = refRelu1_1.shape as [number, number, number, number];
+  // The official computation when this is the whole frame and the keyframe has the HR frame size.
+  const official = origin.y === 0 && origin.x === 0 && fh === h && fw === w && rh === 4 * h && rw === 4 * w;
+  const refLocal = official ? undefined : featureWindow(refRelu1_1, 4 * origin.y, 4 * origin.x, 4 * h, 4 * w);
+  const steps = opts.steps ?? new RefVsrSteps(weights, opts);
   try {
     const spynet = (a: Float32Tensor, b: Float32Tensor) => steps.run('spynet', { a, b }, (ops, s) => spynetFlow(ops, s.a!, s.b!, REFVSR_SPYNET_PREFIX));
     const mirror = isMirrorExtended(lrs);
     const lrFeats: Float32Tensor[] = [];
-    for (const lr of lrs) lrFeats.push(await steps.run('lr_feat', { lr }, (ops, s) => lrFeatures(ops, cfg, s.lr!)));
+    for (const lr of lrs) {
+      opts.signal?.throwIfAborted();
+      lrFeats.push(await steps.run('lr_feat', { lr }, (ops, s) => lrFeatures(ops, cfg, s.lr!)));
+    }
 
     const featsBackward: Float32Tensor[] = new Array(t);
     const flowsBackward: Float32Tensor[] = new Array(t - 1);
     for (let i = t - 1; i >= 0; i--) {
+      opts.signal?.throwIfAborted();
       if (i === t - 1) {
         featsBackward[i] = await steps.run('backward_first', { f: lrFeats[i]! }, (ops, s) => propagateStep(ops, cfg, 'backward', s.f!));
         continue;
@@ -75,14 +99,19 @@ export async function runRefVsrStepwise(weights: WeightMap, cfg: RefVsrConfig, l
         featForward = await steps.run('forward', { f: lrFeats[i]!, prev: featForward!, flow },
           (ops, s) => propagateStep(ops, cfg, 'forward', s.f!, { feat: s.prev!, flow: s.flow! }));
       }
-      const pre = toDcnLayout(preOffsetOfficial(flows[i]!, 4));
-      const out = await steps.run('reconstruct', { lr: lrs[i]!, lrFeat: lrFeats[i]!, fb: featsBackward[i]!, ff: featForward, ref: refRelu1_1, pre },
-        (ops, s) => reconstructFrame(ops, cfg, { lr: s.lr!, lrFeat: s.lrFeat!, featBackward: s.fb!, featForward: s.ff!, refRelu1_1: s.ref!, preOffset: s.pre! }).out);
+      opts.signal?.throwIfAborted();
+      const out = official
+        ? await steps.run('reconstruct', { lr: lrs[i]!, lrFeat: lrFeats[i]!, fb: featsBackward[i]!, ff: featForward, ref: refRelu1_1, pre: toDcnLayout(preOffsetOfficial(flows[i]!, 4)) },
+          (ops, s) => reconstructFrame(ops, cfg, { lr: s.lr!, lrFeat: s.lrFeat!, featBackward: s.fb!, featForward: s.ff!, refRelu1_1: s.ref!, preOffset: s.pre! }).out)
+        : await steps.run('reconstruct_window', {
+          lr: lrs[i]!, lrFeat: lrFeats[i]!, fb: featsBackward[i]!, ff: featForward, ref: refRelu1_1, refLocal: refLocal!,
+          pre: dcnPreOffsetWindow(flows[i]!, 4, 4 * origin.y, 4 * origin.x, 4 * h, 4 * w),
+        }, (ops, s) => reconstructFrame(ops, cfg, { lr: s.lr!, lrFeat: s.lrFeat!, featBackward: s.fb!, featForward: s.ff!, refRelu1_1: s.ref!, refLocal: s.refLocal!, preOffset: s.pre! }).out);
       outs.push(out);
       await opts.onFrame?.(i, out);
     }
     return outs;
   } finally {
-    await steps.release();
+    if (!opts.steps) await steps.release();
   }
 }
