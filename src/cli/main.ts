@@ -11,6 +11,7 @@ import { registerRobustness } from './commands/robustness.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerCurve } from './commands/curve.ts';
 import { registerVideo } from './commands/video.ts';
+import { registerEvalVideo } from './commands/eval-video.ts';
 import { CancelledError } from './cancellation.ts';
 
 const EXPECTED_ERRORS = new Set([
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerCurve(program);
   registerVideo(program);
+  registerEvalVideo(program);
   return program;
 }
 

@@ -73,8 +73,23 @@ function checkFrame(frames: ClipFrames, i: number, img: RgbImage, first: RgbImag
   }
 }
 
+/** tileLayout, with tiles widened (inside the frame) to the network's 64 px minimum where the even split is smaller. */
+function networkTiles(h: number, w: number, tile: number, overlap: number): ReturnType<typeof tileLayout> {
+  const layout = tileLayout(h, w, tile, overlap);
+  const fit = (pos: number, len: number, size: number) => (len >= MIN_FRAME_SIDE ? [pos, len] : [Math.min(pos, size - MIN_FRAME_SIDE), MIN_FRAME_SIDE]);
+  return {
+    overlap: layout.overlap,
+    tiles: layout.tiles.map((t) => {
+      const [y, th] = fit(t.y, t.h, h) as [number, number];
+      const [x, tw] = fit(t.x, t.w, w) as [number, number];
+      return { y, x, h: th, w: tw };
+    }),
+  };
+}
+
 export async function upscaleClip(model: RefVsrModel, frames: ClipFrames, keyframe: RgbImage, opts: VideoOptions): Promise<VideoResult> {
-  const windows = temporalWindows(frames.count, opts.window ?? DEFAULT_VIDEO_WINDOW, opts.windowOverlap ?? DEFAULT_VIDEO_WINDOW_OVERLAP);
+  const window = opts.window ?? DEFAULT_VIDEO_WINDOW;
+  const windows = temporalWindows(frames.count, window, opts.windowOverlap ?? Math.min(DEFAULT_VIDEO_WINDOW_OVERLAP, window - 1));
   const tile = opts.tile ?? DEFAULT_VIDEO_TILE;
   const tileOverlap = opts.tileOverlap ?? DEFAULT_VIDEO_TILE_OVERLAP;
   if (tile < MIN_FRAME_SIDE) throw new VideoInputError(`--tile ${tile} is below the network's minimum of ${MIN_FRAME_SIDE} LR px`);
@@ -122,7 +137,7 @@ export async function upscaleClip(model: RefVsrModel, frames: ClipFrames, keyfra
     const lrTensors = lrs.map(toNCHW);
     const winFlows = lrs.map((_, k) => flows.get(win.start + k)!);
     const { width: w, height: h } = lrs[0]!;
-    const layout = tileLayout(h, w, tile, tileOverlap);
+    const layout = networkTiles(h, w, tile, tileOverlap);
     tiles = layout.tiles.length;
     const emit = async (i: number, out: Float32Tensor) => {
       if (i < win.ownStart || i >= win.ownEnd) return;

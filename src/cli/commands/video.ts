@@ -25,7 +25,7 @@ interface VideoFlags {
   output: string;
   model?: string;
   window: number;
-  windowOverlap: number;
+  windowOverlap?: number;
   tile: number;
   overlap: number;
   refMaxPixels: number;
@@ -47,7 +47,7 @@ export function registerVideo(program: Command): void {
     .requiredOption('-o, --output <path>', 'output folder of PNG frames, or a video file (.mp4, .mkv, .webm, ...; needs ffmpeg)')
     .option('-m, --model <name|path>', 'Ref-VSR model file (refsr convert of the official checkpoint) or bundled video model name')
     .option('--window <frames>', 'frames run through the recurrent network together', intOption, DEFAULT_VIDEO_WINDOW)
-    .option('--window-overlap <frames>', 'frames shared by consecutive windows', intOption, DEFAULT_VIDEO_WINDOW_OVERLAP)
+    .option('--window-overlap <frames>', `frames shared by consecutive windows (default ${DEFAULT_VIDEO_WINDOW_OVERLAP}, at most the window - 1)`, intOption)
     .option('--tile <px>', 'spatial tile size in LR pixels (at least 64)', intOption, DEFAULT_VIDEO_TILE)
     .option('--overlap <px>', 'spatial tile overlap in LR pixels', intOption, DEFAULT_VIDEO_TILE_OVERLAP)
     .option('--ref-max-pixels <n>', 'downscale a larger keyframe to this many pixels', intOption, DEFAULT_KEYFRAME_MAX_PIXELS)
