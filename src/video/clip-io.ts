@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../io/atomic-write.ts';
 import type { RgbImage } from '../image/rgb-image.ts';
 import type { ClipFrames } from '../pipeline/refvsr-video.ts';
 import { VideoInputError } from '../pipeline/refvsr-video.ts';
-import { VideoDecoder, VideoEncoder, probeVideo, isVideoPath } from './ffmpeg.ts';
+import { VideoDecoder, VideoEncoder, probeVideo, isVideoPath, requireFfmpeg } from './ffmpeg.ts';
 
 const FRAME_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.bmp'];
 
@@ -103,6 +103,7 @@ export function folderSink(dir: string, stems: readonly string[], signal?: Abort
 
 /** A video output: frames must come in order 0, 1, 2, ...; encoded into a temp file beside OUT, renamed at the end. */
 export function videoSink(path: string, rate: string): ClipSink {
+  requireFfmpeg(path, 'write');
   if (!existsSync(dirname(path))) throw new VideoInputError(`${path}: the output folder ${dirname(path)} does not exist`);
   const tmp = join(dirname(path), `.${basename(path, extname(path))}.${process.pid}.tmp${extname(path)}`);
   let encoder: VideoEncoder | undefined;

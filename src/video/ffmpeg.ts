@@ -31,7 +31,7 @@ export function ffmpegAvailable(): boolean {
   return available;
 }
 
-function requireFfmpeg(file: string, what: 'read' | 'write'): void {
+export function requireFfmpeg(file: string, what: 'read' | 'write'): void {
   if (!ffmpegAvailable()) {
     throw new VideoFileError(file, `${what === 'read' ? 'reading' : 'writing'} a video file needs ffmpeg, which is not installed (Debian/Ubuntu: apt-get install ffmpeg); or ${what === 'read' ? 'pass a folder of frames (PNG, JPEG, ...) instead' : 'give a folder as the output to get PNG frames'}`);
   }
