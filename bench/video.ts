@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(b), String(t), String(frames), m], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`child failed (blocks ${b}, threads ${t}): ${r.stderr}`);
     results.push({ model: b === 30 ? 'released size (num_blocks 30)' : `reduced (num_blocks ${b})`, numBlocks: b, midChannels: 64, threads: t, matchingMode: m, ...JSON.parse(r.stdout) });
-    process.stderr.write(`done: blocks ${b}, threads ${t}, ${m}\n`);
+    process.stderr.write(`done: ${JSON.stringify(results.at(-1))} (load ${loadavg()[0].toFixed(1)})\n`);
   }
   console.log(JSON.stringify({
     benchmark: 'refsr video, 180x144 -> 720x576, keyframe 720x576, one window, whole frames',
