@@ -88,6 +88,9 @@ export class RefVsrModel {
     return { flow: flowFromIndex(m), mode: used };
   }
 
+  /** Frees the extractor sessions (and their memory arenas) between windows; they are rebuilt when needed. */
+  releaseMatchingGraphs(): Promise<void> { return this.graphs.release(); }
+
   async release(): Promise<void> {
     await this.steps.release();
     await this.graphs.release();

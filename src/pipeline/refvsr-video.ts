@@ -131,6 +131,7 @@ export async function upscaleClip(model: RefVsrModel, frames: ClipFrames, keyfra
       flows.set(i, m.flow);
       opts.onProgress?.('matching', (i + 1) / frames.count);
     }
+    await model.releaseMatchingGraphs(); // their arenas would otherwise stay beside the network's
     seconds.matching += (performance.now() - t0) / 1000;
 
     const t1 = performance.now();
