@@ -142,7 +142,7 @@ export async function evaluateVid4(dir: string, model: RefVsrModel | undefined, 
       const t0 = performance.now();
       const srs: RgbImage[] = new Array(lrs.length);
       const r = await upscaleClip(model, { count: lrs.length, read: async (i) => lrs[i]!, name: (i) => join(dir, clip, files[i]!) }, keyframe, {
-        window: Math.max(opts.window ?? lrs.length, 2), windowOverlap: 0, tile: opts.tile ?? Math.max(lrs[0]!.width, lrs[0]!.height, 64), matching: opts.matching ?? 'exact', signal: opts.signal,
+        window: Math.max(opts.window ?? lrs.length, 2), windowOverlap: 0, tile: opts.tile, matching: opts.matching ?? 'exact', signal: opts.signal,
         matchingInput: p === 'as-released' ? (i) => generateUpImage(gts[i]!) : undefined,
         onFrame: async (i, sr) => { srs[i] = sr; },
         onProgress: (stage, f) => opts.onProgress?.(`${clip} ${p} ${stage}`, f),

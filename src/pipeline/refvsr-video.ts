@@ -1,6 +1,7 @@
 // Owns upscaling a clip of any length and frame size with a Ref-VSR model and one keyframe of any size: the clip
-// runs in overlapping temporal windows (temporal-windows.ts) and, for frames larger than a tile, in overlapping
-// spatial tiles blended with linear ramps (tiles.ts), so memory is bounded by window x tile whatever the clip. Each
+// runs in overlapping temporal windows (temporal-windows.ts); within a window the LR propagation runs on whole
+// frames and each frame's x4 reconstruction in spatial windows (refvsr-stepwise.ts, exact), so memory is bounded by
+// the window length x the LR frame plus one reconstruction window, whatever the clip. Each
 // frame's matching input is its Pillow-bicubic x4 (as `refsr upscale` does; the official test feeds the x4 of the
 // ground truth's bicubic /4 instead, see src/eval/vid4.ts), matched on the keyframe's own grid. Frames come out in
 // order through `onFrame` as soon as they are final; frames the caller already has are not recomputed when a whole
@@ -9,11 +10,9 @@
 import type { RgbImage } from '../image/rgb-image.ts';
 import { toNCHW, fromNCHW } from '../image/layout.ts';
 import { pilResizeBicubic } from '../image/pil-bicubic.ts';
-import { featureWindow } from '../tensor/feature-window.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
-import { runRefVsrStepwise } from './refvsr-stepwise.ts';
+import { runRefVsrStepwise, RECONSTRUCT_MARGIN } from './refvsr-stepwise.ts';
 import { temporalWindows } from './temporal-windows.ts';
-import { tileLayout, axisWeights } from './tiles.ts';
 import type { RefVsrModel, KeyframeFeatures } from './refvsr-model.ts';
 import type { MatchingMode } from './super-resolve.ts';
 
@@ -21,9 +20,12 @@ import type { MatchingMode } from './super-resolve.ts';
 export const MIN_FRAME_SIDE = 64;
 export const DEFAULT_VIDEO_WINDOW = 15;
 export const DEFAULT_VIDEO_WINDOW_OVERLAP = 4;
-/** LR tile side; Vid4 (180x144) and smaller frames run whole. */
-export const DEFAULT_VIDEO_TILE = 192;
-export const DEFAULT_VIDEO_TILE_OVERLAP = 16;
+/**
+ * LR side of the reconstruction windows (plus a 4 px margin each side): the x4 reconstruction, where the memory goes,
+ * runs in windows of this size; the propagation always runs on whole frames. Exact up to float rounding.
+ */
+export const DEFAULT_VIDEO_TILE = 96;
+export const MIN_TILE = 16;
 
 export class VideoInputError extends Error {
   constructor(message: string) { super(message); this.name = 'VideoInputError'; }
@@ -40,8 +42,8 @@ export interface ClipFrames {
 export interface VideoOptions {
   readonly window?: number;
   readonly windowOverlap?: number;
+  /** Reconstruction window side in LR px (default DEFAULT_VIDEO_TILE). */
   readonly tile?: number;
-  readonly tileOverlap?: number;
   readonly matching?: MatchingMode;
   readonly signal?: AbortSignal;
   /** Frames already done (e.g. in the output folder): a window whose own frames are all done is skipped. */
@@ -73,26 +75,11 @@ function checkFrame(frames: ClipFrames, i: number, img: RgbImage, first: RgbImag
   }
 }
 
-/** tileLayout, with tiles widened (inside the frame) to the network's 64 px minimum where the even split is smaller. */
-function networkTiles(h: number, w: number, tile: number, overlap: number): ReturnType<typeof tileLayout> {
-  const layout = tileLayout(h, w, tile, overlap);
-  const fit = (pos: number, len: number, size: number) => (len >= MIN_FRAME_SIDE ? [pos, len] : [Math.min(pos, size - MIN_FRAME_SIDE), MIN_FRAME_SIDE]);
-  return {
-    overlap: layout.overlap,
-    tiles: layout.tiles.map((t) => {
-      const [y, th] = fit(t.y, t.h, h) as [number, number];
-      const [x, tw] = fit(t.x, t.w, w) as [number, number];
-      return { y, x, h: th, w: tw };
-    }),
-  };
-}
-
 export async function upscaleClip(model: RefVsrModel, frames: ClipFrames, keyframe: RgbImage, opts: VideoOptions): Promise<VideoResult> {
   const window = opts.window ?? DEFAULT_VIDEO_WINDOW;
   const windows = temporalWindows(frames.count, window, opts.windowOverlap ?? Math.min(DEFAULT_VIDEO_WINDOW_OVERLAP, window - 1));
   const tile = opts.tile ?? DEFAULT_VIDEO_TILE;
-  const tileOverlap = opts.tileOverlap ?? DEFAULT_VIDEO_TILE_OVERLAP;
-  if (tile < MIN_FRAME_SIDE) throw new VideoInputError(`--tile ${tile} is below the network's minimum of ${MIN_FRAME_SIDE} LR px`);
+  if (!(tile >= MIN_TILE)) throw new VideoInputError(`--tile ${tile} is below ${MIN_TILE} LR px`);
   const signal = opts.signal;
   const seconds = { matching: 0, network: 0 };
   let key: KeyframeFeatures | undefined;
@@ -138,8 +125,8 @@ export async function upscaleClip(model: RefVsrModel, frames: ClipFrames, keyfra
     const lrTensors = lrs.map(toNCHW);
     const winFlows = lrs.map((_, k) => flows.get(win.start + k)!);
     const { width: w, height: h } = lrs[0]!;
-    const layout = networkTiles(h, w, tile, tileOverlap);
-    tiles = layout.tiles.length;
+    const spans = (n: number) => (n <= tile + 2 * RECONSTRUCT_MARGIN ? 1 : Math.ceil(n / tile));
+    tiles = spans(h) * spans(w);
     const emit = async (i: number, out: Float32Tensor) => {
       if (i < win.ownStart || i >= win.ownEnd) return;
       if (opts.skip?.(i)) { skipped++; return; }
@@ -147,44 +134,9 @@ export async function upscaleClip(model: RefVsrModel, frames: ClipFrames, keyfra
       written++;
       opts.onProgress?.('frames', (written + skipped) / frames.count);
     };
-    if (layout.tiles.length === 1) {
-      await runRefVsrStepwise(model.weights, model.config, lrTensors, key.relu1_1, winFlows, {
-        steps: model.steps, signal, onFrame: (k, out) => emit(win.start + k, out),
-      });
-    } else {
-      // Tiles of the whole window, blended into the owned frames' HR buffers (the recurrence needs every frame of
-      // the window per tile, so frames are final only after the last tile).
-      const H = 4 * h;
-      const W = 4 * w;
-      const acc = new Map(own.map((i) => [i, new Float32Array(3 * H * W)]));
-      const wsum = new Float32Array(H * W);
-      const ramp = 4 * layout.overlap;
-      let done = 0;
-      for (const tl of layout.tiles) {
-        const crops = lrTensors.map((t) => featureWindow(t, tl.y, tl.x, tl.h, tl.w));
-        const wy = axisWeights(4 * tl.h, ramp, tl.y > 0, tl.y + tl.h < h);
-        const wx = axisWeights(4 * tl.w, ramp, tl.x > 0, tl.x + tl.w < w);
-        const th = 4 * tl.h;
-        const tw = 4 * tl.w;
-        for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) wsum[(4 * tl.y + y) * W + 4 * tl.x + x] += wy[y]! * wx[x]!;
-        await runRefVsrStepwise(model.weights, model.config, crops, key.relu1_1, winFlows, {
-          steps: model.steps, signal, origin: { y: tl.y, x: tl.x },
-          onFrame: (k, out) => {
-            const a = acc.get(win.start + k);
-            if (!a) return;
-            for (let c = 0; c < 3; c++) for (let y = 0; y < th; y++) {
-              const row = (c * H + 4 * tl.y + y) * W + 4 * tl.x;
-              for (let x = 0; x < tw; x++) a[row + x] += wy[y]! * wx[x]! * out.data[(c * th + y) * tw + x]!;
-            }
-          },
-        });
-        opts.onProgress?.('tiles', ++done / layout.tiles.length);
-      }
-      for (const [i, a] of acc) {
-        for (let c = 0; c < 3; c++) for (let p = 0; p < H * W; p++) a[c * H * W + p] /= wsum[p]!;
-        await emit(i, { shape: [1, 3, H, W], data: a });
-      }
-    }
+    await runRefVsrStepwise(model.weights, model.config, lrTensors, key.relu1_1, winFlows, {
+      steps: model.steps, signal, reconstructTile: tile, onFrame: (k, out) => emit(win.start + k, out),
+    });
     seconds.network += (performance.now() - t1) / 1000;
   }
   return { frames: frames.count, written, skipped, windows: windows.length, tiles, matching: used, seconds };

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { readImageFile, DEFAULT_MAX_PIXELS } from '../../image/decode.ts';
 import { resolveVideoModel } from '../../pipeline/model-registry.ts';
 import { RefVsrModel } from '../../pipeline/refvsr-model.ts';
-import { upscaleClip, DEFAULT_VIDEO_WINDOW, DEFAULT_VIDEO_WINDOW_OVERLAP, DEFAULT_VIDEO_TILE, DEFAULT_VIDEO_TILE_OVERLAP } from '../../pipeline/refvsr-video.ts';
+import { upscaleClip, DEFAULT_VIDEO_WINDOW, DEFAULT_VIDEO_WINDOW_OVERLAP, DEFAULT_VIDEO_TILE } from '../../pipeline/refvsr-video.ts';
 import { prepareReferences } from '../../pipeline/reference-canvas.ts';
 import { openClip, folderSink, videoSink, type ClipSink } from '../../video/clip-io.ts';
 import { isVideoPath } from '../../video/ffmpeg.ts';
@@ -27,7 +27,6 @@ interface VideoFlags {
   window: number;
   windowOverlap?: number;
   tile: number;
-  overlap: number;
   refMaxPixels: number;
   maxPixels: number;
   matching: MatchingMode;
@@ -48,8 +47,7 @@ export function registerVideo(program: Command): void {
     .option('-m, --model <name|path>', 'Ref-VSR model file (refsr convert of the official checkpoint) or bundled video model name')
     .option('--window <frames>', 'frames run through the recurrent network together', intOption, DEFAULT_VIDEO_WINDOW)
     .option('--window-overlap <frames>', `frames shared by consecutive windows (default ${DEFAULT_VIDEO_WINDOW_OVERLAP}, at most the window - 1)`, intOption)
-    .option('--tile <px>', 'spatial tile size in LR pixels (at least 64)', intOption, DEFAULT_VIDEO_TILE)
-    .option('--overlap <px>', 'spatial tile overlap in LR pixels', intOption, DEFAULT_VIDEO_TILE_OVERLAP)
+    .option('--tile <px>', 'x4 reconstruction in windows of this many LR pixels (same result, less memory; the propagation runs on whole frames)', intOption, DEFAULT_VIDEO_TILE)
     .option('--ref-max-pixels <n>', 'downscale a larger keyframe to this many pixels', intOption, DEFAULT_KEYFRAME_MAX_PIXELS)
     .option('--max-pixels <n>', 'largest image file decoded at all', intOption, DEFAULT_MAX_PIXELS)
     .option('--matching <mode>', 'correspondence search: auto | exact | fast', matchingOption, 'auto')
@@ -78,7 +76,7 @@ export function registerVideo(program: Command): void {
         const result = await withCancellation(async (signal) => {
           try {
             const r = await upscaleClip(model, clip, prepared.images[0]!, {
-              window: flags.window, windowOverlap: flags.windowOverlap, tile: flags.tile, tileOverlap: flags.overlap, matching: flags.matching, signal,
+              window: flags.window, windowOverlap: flags.windowOverlap, tile: flags.tile, matching: flags.matching, signal,
               skip: resume ? (i) => out.has(i) : undefined,
               onFrame: async (i, sr) => {
                 await out.write(i, sr);
@@ -106,7 +104,7 @@ export function registerVideo(program: Command): void {
         const seconds = (performance.now() - t0) / 1000;
         const summary = { input, ref: flags.ref, output: flags.output, model: modelPath, ...result, seconds: { ...result.seconds, total: seconds } };
         if (flags.json) console.log(JSON.stringify(summary));
-        else if (!flags.quiet) process.stderr.write(`wrote ${result.written} frames to ${flags.output} in ${seconds.toFixed(1)} s (${result.windows} windows, ${result.tiles} tiles per frame)\n`);
+        else if (!flags.quiet) process.stderr.write(`wrote ${result.written} frames to ${flags.output} in ${seconds.toFixed(1)} s (${result.windows} temporal windows, ${result.tiles} reconstruction windows per frame)\n`);
       } finally {
         progress.stop();
         clip.close();
