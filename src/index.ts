@@ -9,3 +9,6 @@ export { pilResizeBicubic } from './image/pil-bicubic.ts';
 export { measure, type Metrics } from './metrics/index.ts';
 export { matchExact } from './matching/correspondence.ts';
 export type { RgbImage } from './image/rgb-image.ts';
+export { RefVsrModel } from './pipeline/refvsr-model.ts';
+export { upscaleClip, type ClipFrames, type VideoOptions, type VideoResult } from './pipeline/refvsr-video.ts';
+export { evaluateVid4, type VideoEvalReport } from './eval/vid4.ts';
