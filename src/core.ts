@@ -1,5 +1,5 @@
 // Owns the lower-level library surface (`refsr/core`): a loaded model, the upscale chain on decoded images, the
-// paper's test protocol, model lookup, image decoding/encoding, Pillow bicubic, metrics and exact matching. The
+// paper's test protocol, the Ref-VSR video model and clip upscale, model lookup, image decoding/encoding, Pillow bicubic, metrics and exact matching. The
 // task-level API (`refsr`) is built on these.
 export { RefSRModel } from './pipeline/refsr-model.ts';
 export { upscale, checkUpscaleOptions, checkUpscaleInput, type UpscaleOptions, type UpscaleResult } from './pipeline/upscale.ts';
@@ -12,5 +12,7 @@ export { pilResizeBicubic } from './image/pil-bicubic.ts';
 export { measure, type Metrics } from './metrics/index.ts';
 export { matchExact } from './matching/correspondence.ts';
 export { referenceScore, looksUnrelated, UNRELATED_REFERENCE_SCORE } from './matching/reference-score.ts';
+export { RefVsrModel } from './pipeline/refvsr-model.ts';
+export { upscaleClip, type ClipFrames, type VideoOptions, type VideoResult } from './pipeline/refvsr-video.ts';
 export type { RgbImage } from './image/rgb-image.ts';
 export * from './errors/index.ts';

@@ -22,7 +22,7 @@ export async function withCancellation<T>(work: (signal: AbortSignal) => Promise
   try {
     return await work(controller.signal);
   } catch (e) {
-    if (controller.signal.aborted) throw new CancelledError();
+    if (controller.signal.aborted) throw e instanceof CancelledError ? e : new CancelledError();
     throw e;
   } finally {
     process.off('SIGINT', onSignal);

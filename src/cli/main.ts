@@ -14,6 +14,8 @@ import { registerRobustness } from './commands/robustness.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerCurve } from './commands/curve.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerVideo } from './commands/video.ts';
+import { registerEvalVideo } from './commands/eval-video.ts';
 import { CancelledError } from './cancellation.ts';
 import { RefsrError } from '../errors/refsr-error.ts';
 import { UsageError } from './cli-errors.ts';
@@ -45,6 +47,8 @@ Run refsr help COMMAND (or refsr COMMAND --help) for a command's options and exa
   registerRobustness(program);
   registerTrain(program);
   registerCurve(program);
+  registerVideo(program);
+  registerEvalVideo(program);
   registerServe(program);
   markRequired(program);
   return program;

@@ -4,7 +4,8 @@
 // matching, during the final write) instead of racing a timer. Unset, it costs one environment lookup.
 //
 // Points: `matching` (superResolve and refsr match, after the features, before the correspondence search) and
-// `write` (every atomic output, after its temp file is written and flushed, before the rename).
+// `write` (every atomic output, after its temp file is written and flushed, before the rename), `video-frame`
+// (`refsr video`, after each frame is written).
 
 export async function stallPoint(point: string, signal?: AbortSignal): Promise<void> {
   if (process.env.REFSR_STALL_AT !== point) return;

@@ -15,6 +15,8 @@ export { OutputWriteError } from '../io/atomic-write.ts';
 export { MetricSizeError } from '../metrics/index.ts';
 export { DatasetError } from '../eval/datasets.ts';
 export { MatchInputError } from '../eval/match-pair.ts';
+export { VideoInputError } from '../pipeline/refvsr-video.ts';
+export { VideoFileError } from '../video/ffmpeg.ts';
 export { CancelledError } from '../cli/cancellation.ts';
 export { UsageError, BatchIncompleteError } from '../cli/cli-errors.ts';
 export { TrainingDependencyError } from '../training/peer-dependencies.ts';

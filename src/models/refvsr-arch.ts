@@ -75,8 +75,14 @@ export interface FrameInputs<T> {
   readonly lrFeat: T;
   readonly featBackward: T;
   readonly featForward: T;
-  /** VGG19 relu1_1 of the keyframe [1, 64, 4h, 4w]. */
+  /** VGG19 relu1_1 of the keyframe [1, 64, 4h, 4w] in the official network; any size here (the DCN samples it). */
   readonly refRelu1_1: T;
+  /**
+   * What the offset branch (large_offset_conv1) sees of the keyframe on this frame's HR grid [1, 64, 4h, 4w]: the
+   * keyframe's relu1_1 cropped or zero-padded to the frame (or tile) window. Omitted: refRelu1_1 itself, which is
+   * the official computation (keyframe at the HR frame size).
+   */
+  readonly refLocal?: T;
   /** relu1_1 pre-offsets of this frame in DCN channel layout [1, 18, 4h, 4w] (channel 2t = dy, 2t+1 = dx). */
   readonly preOffset: T;
 }
@@ -95,7 +101,7 @@ export function reconstructFrame<T>(ops: Ops<T>, cfg: RefVsrConfig, f: FrameInpu
   fb = ops.mul(fb, attention(ops, 'backward_attention', lrUp, fb));
   let ff = upsample(ops, f.featForward);
   ff = ops.mul(ff, attention(ops, 'forward_attention', lrUp, ff));
-  let o = lrelu(ops, conv(ops, 'large_offset_conv1', ops.concat([lrUp, f.refRelu1_1], 1), 2 * REFVSR_MID, REFVSR_MID));
+  let o = lrelu(ops, conv(ops, 'large_offset_conv1', ops.concat([lrUp, f.refLocal ?? f.refRelu1_1], 1), 2 * REFVSR_MID, REFVSR_MID));
   o = lrelu(ops, conv(ops, 'large_offset_conv2', o, REFVSR_MID, REFVSR_MID));
   const dynAgg = dynamicAggregation(ops, 'large_dyn_agg', f.refRelu1_1, o, f.preOffset, REFVSR_MID, cfg.groups);
   let s = lrelu(ops, dynAgg);

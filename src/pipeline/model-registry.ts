@@ -36,3 +36,14 @@ export function resolveModel(nameOrPath: string | undefined): string {
   }
   throw new ModelNotFoundError(`unknown model "${name}"; bundled models: ${available.length ? available.join(', ') : 'none'} (or pass a file path in the model option)`);
 }
+
+/** The bundled video model's name (models/video.safetensors), once there is one. */
+export const DEFAULT_VIDEO_MODEL_NAME = 'video';
+
+/** `--model` of `refsr video`: as resolveModel, but without it the bundled video model, or a clear note that there is none. */
+export function resolveVideoModel(nameOrPath: string | undefined): string {
+  if (nameOrPath) return resolveModel(nameOrPath);
+  const path = join(MODELS_DIR, `${DEFAULT_VIDEO_MODEL_NAME}.safetensors`);
+  if (existsSync(path)) return path;
+  throw new ModelNotFoundError('no video model is bundled yet: pass a Ref-VSR model with --model PATH (import the official C2-Matching Ref-VSR checkpoint with `refsr convert REFVSR.pth [--spynet SPYNET.pth] -o refvsr.safetensors`)');
+}

@@ -1,0 +1,80 @@
+// Benchmark: `refsr video` speed on a 180x144 -> 720x576 clip (Vid4's size) with a 720x576 keyframe, frames per
+// second, for the released Ref-VSR size (num_blocks 30) and a reduced one a CPU-trained bundled model could plausibly
+// have (num_blocks 5; mid_channels is fixed at 64 by the architecture), at 1 and 2 threads. Seeded random weights:
+// the time does not depend on the values. Each configuration runs in its own child process (peak RSS is its own);
+// the clip runs as `refsr video` does by default (one temporal window, `auto` matching = the fast
+// coarse-to-fine search at this size; reconstruction windows of --tile LR px, default 96; --tile 192 = whole frames)
+// and, with --exact, also with the official exact matching. The first window
+// builds the step graphs (cold); a second identical clip in the same process gives the warm figure.
+// Prints one JSON document on stdout. Usage: npx tsx bench/video.ts [--frames 3] [--blocks 30,5] [--threads 1,2] [--tile 96] [--exact]
+
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cpus, loadavg } from 'node:os';
+import { initWeights } from '../src/models/init-weights.ts';
+import { refVsrSpec } from '../src/models/refvsr-bundle.ts';
+import { Rng } from '../src/random/rng.ts';
+import { WeightMap } from '../src/weights/weight-map.ts';
+import { RefVsrModel } from '../src/pipeline/refvsr-model.ts';
+import { upscaleClip, DEFAULT_VIDEO_TILE } from '../src/pipeline/refvsr-video.ts';
+import { rgbImage, type RgbImage } from '../src/image/rgb-image.ts';
+import type { MatchingMode } from '../src/pipeline/super-resolve.ts';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+
+function photoLike(w: number, h: number, seed: number, shift = 0): RgbImage {
+  const rng = new Rng(seed);
+  const img = rgbImage(w, h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
+    const u = x + shift;
+    const v = 128 + 50 * Math.sin(u / 7 + c) * Math.cos(y / 5) + 30 * Math.sin((u * y) / 300) + 12 * rng.normal();
+    img.data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
+  }
+  return img;
+}
+
+async function child(blocks: number, threads: number, frames: number, matching: MatchingMode, tile: number): Promise<void> {
+  const w = WeightMap.fromTensors(initWeights(refVsrSpec({ numBlocks: blocks, groups: 8 }), { seed: 1, std: 0.02, offsetStd: 0.002 }));
+  const model = new RefVsrModel(w, { numBlocks: blocks, groups: 8 }, `random-${blocks}`, { threads });
+  const clipFrames = Array.from({ length: frames }, (_, i) => photoLike(180, 144, 3 + i, i));
+  const keyframe = photoLike(720, 576, 99);
+  const runs = [];
+  for (const label of ['cold', 'warm']) {
+    const t0 = performance.now();
+    const r = await upscaleClip(model, { count: frames, read: async (i) => clipFrames[i]!, name: (i) => `frame ${i}` }, keyframe, { matching, tile, onFrame: async () => {} });
+    const total = (performance.now() - t0) / 1000;
+    runs.push({ run: label, seconds: Number(total.toFixed(2)), framesPerSecond: Number((frames / total).toFixed(4)), matchingSeconds: Number(r.seconds.matching.toFixed(2)), networkSeconds: Number(r.seconds.network.toFixed(2)), matching: r.matching });
+  }
+  await model.release();
+  process.stdout.write(JSON.stringify({ runs, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+}
+
+async function main(): Promise<void> {
+  if (args[0] === '--child') {
+    await child(Number(args[1]), Number(args[2]), Number(args[3]), args[4] as MatchingMode, Number(args[5]));
+    return;
+  }
+  const frames = Number(flag('--frames') ?? 3);
+  const blocks = (flag('--blocks') ?? '30,5').split(',').map(Number);
+  const threads = (flag('--threads') ?? '1,2').split(',').map(Number);
+  const modes: MatchingMode[] = args.includes('--exact') ? ['auto', 'exact'] : ['auto'];
+  const tile = Number(flag('--tile') ?? DEFAULT_VIDEO_TILE);
+  const results = [];
+  const load0 = loadavg()[0];
+  for (const b of blocks) for (const t of threads) for (const m of modes) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', String(b), String(t), String(frames), m, String(tile)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (r.status !== 0) throw new Error(`child failed (blocks ${b}, threads ${t}): ${r.stderr}`);
+    results.push({ model: b === 30 ? 'released size (num_blocks 30)' : `reduced (num_blocks ${b})`, numBlocks: b, midChannels: 64, threads: t, matchingMode: m, reconstructionTile: tile, ...JSON.parse(r.stdout) });
+    process.stderr.write(`done: ${JSON.stringify(results.at(-1))} (load ${loadavg()[0].toFixed(1)})\n`);
+  }
+  console.log(JSON.stringify({
+    benchmark: `refsr video, 180x144 -> 720x576, keyframe 720x576, one temporal window, ${tile >= 180 ? 'whole-frame reconstruction' : `reconstruction in windows of ${tile} LR px`}`,
+    frames, cpu: cpus()[0]?.model, cores: cpus().length, node: process.version,
+    loadAverage1mAtStart: Number(load0.toFixed(2)), loadAverage1mAtEnd: Number(loadavg()[0].toFixed(2)),
+    weights: 'seeded random (speed does not depend on the values)',
+    results,
+  }, null, 1));
+}
+
+await main();
