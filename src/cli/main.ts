@@ -16,6 +16,7 @@ const EXPECTED_ERRORS = new Set([
   'ImageInputError', 'WeightFileError', 'OutputWriteError', 'ModelNotFoundError', 'ModelFileError', 'MissingWeightError',
   'UpscaleInputError', 'DatasetError', 'MetricSizeError', 'ConvertError',
   'MatchInputError', 'TrainConfigError', 'TrainingDataError', 'CheckpointError',
+  'AlbumError',
 ]);
 
 export function buildProgram(): Command {

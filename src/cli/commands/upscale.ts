@@ -1,5 +1,5 @@
-// Owns `refsr upscale LR --ref REF [--ref REF2 ...] -o OUT`: decode, upscale with progress and cancellation, write
-// the result atomically.
+// Owns `refsr upscale LR --ref REF [--ref REF2 ...] -o OUT` (or `--ref-dir ALBUM [--top-k K]`, see
+// ../reference-album.ts): decode, upscale with progress and cancellation, write the result atomically.
 
 import type { Command } from 'commander';
 import { readImageFile, DEFAULT_MAX_PIXELS } from '../../image/decode.ts';
@@ -14,10 +14,13 @@ import { intOption, matchingOption, LOW_MEMORY_HELP } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
 import { withOutputs } from '../../io/atomic-write.ts';
 import type { MatchingMode } from '../../pipeline/super-resolve.ts';
+import { albumReferences, type AlbumReferences } from '../reference-album.ts';
 
 
 interface UpscaleFlags {
   ref: string[];
+  refDir?: string;
+  topK?: number;
   output: string;
   model?: string;
   tile: number;
@@ -37,7 +40,9 @@ export function registerUpscale(program: Command): void {
     .command('upscale')
     .description('upscale an image 4x, transferring texture from one or more reference photos')
     .argument('<input>', 'low-resolution image (PNG, JPEG, WebP, TIFF, BMP)')
-    .requiredOption('-r, --ref <file>', 'reference image (repeat for several)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('-r, --ref <file>', 'reference image (repeat for several)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--ref-dir <folder>', 'pick the references from this album of photos (ranked against the input; instead of --ref)')
+    .option('--top-k <k>', '--ref-dir: how many of the best-ranked photos to use (default 3 for a multi-reference model, 1 otherwise)', intOption)
     .requiredOption('-o, --output <file>', 'output image (.png, .jpg, .webp, .tif)')
     .option('-m, --model <name|path>', 'bundled model name or model file (default: the bundled default model)')
     .option('--tile <px>', 'restoration tile size in LR pixels', intOption, DEFAULT_TILE)
@@ -51,7 +56,10 @@ export function registerUpscale(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, flags: UpscaleFlags, command: Command) => {
-      if (flags.ref.length === 0) command.error("error: required option '-r, --ref <file>' not specified", { exitCode: 2 });
+      if (flags.ref.length === 0 && !flags.refDir) command.error("error: required option '-r, --ref <file>' (or --ref-dir <folder>) not specified", { exitCode: 2 });
+      if (flags.ref.length > 0 && flags.refDir) command.error('error: give references with --ref or pick them with --ref-dir, not both', { exitCode: 2 });
+      if (flags.topK !== undefined && !flags.refDir) command.error('error: --top-k applies to --ref-dir', { exitCode: 2 });
+      if (flags.topK !== undefined && flags.topK < 1) command.error('error: --top-k must be at least 1', { exitCode: 2 });
       outputFormatFor(flags.output); // unknown extension: fail before any work
       const modelPath = resolveModel(flags.model);
       const progress = createProgress({ quiet: flags.quiet });
@@ -62,7 +70,12 @@ export function registerUpscale(program: Command): void {
         if (img.image.hadAlpha) progress.note(`note: ${img.name} has transparency; it was flattened onto white`);
       }
       const model = await RefSRModel.load(modelPath, { threads: flags.threads, lowMemory: flags.lowMemory });
+      let album: AlbumReferences | undefined;
       try {
+        if (flags.refDir) {
+          album = await withCancellation((signal) => albumReferences(model, lr, input, flags.refDir!, { topK: flags.topK, refMaxPixels: flags.refMaxPixels, progress, signal }));
+          refs.push(...album.refs);
+        }
         // The write is part of the cancellable work: a Ctrl-C during it leaves neither the output nor a temp file.
         const result = await withCancellation(async (signal) => {
           const r = await upscale(model, lr, refs, {
@@ -74,7 +87,10 @@ export function registerUpscale(program: Command): void {
           await withOutputs(signal, (out) => writeImage(flags.output, r.sr, out));
           return r;
         });
-        const summary = { input, refs: flags.ref, output: flags.output, model: modelPath, size: [result.sr.width, result.sr.height], matching: result.matching, references: result.references, seconds: result.seconds };
+        const summary = {
+          input, refs: refs.map((r) => r.name),
+          ...(album ? { refDir: flags.refDir, topK: album.topK, ranking: album.ranking, skipped: album.skipped, retrievalSeconds: album.seconds } : {}),
+          output: flags.output, model: modelPath, size: [result.sr.width, result.sr.height], matching: result.matching, references: result.references, seconds: result.seconds };
         if (flags.json) console.log(JSON.stringify(summary));
         else if (!flags.quiet) process.stderr.write(`wrote ${flags.output} (${result.sr.width}x${result.sr.height}) in ${(result.seconds.features + result.seconds.matching + result.seconds.restoration).toFixed(1)} s\n`);
       } finally {
