@@ -16,7 +16,7 @@ import { rgbImage, type RgbImage } from '../src/image/rgb-image.ts';
 import { Rng } from '../src/random/rng.ts';
 import { pilResizeBicubic } from '../src/image/pil-bicubic.ts';
 import { decodeImage } from '../src/image/decode.ts';
-import { meanFeature, referenceScore, scoreGrid } from '../src/matching/scene-score.ts';
+import { distinctiveScores, meanFeature, referenceScore, scoreGrid } from '../src/matching/scene-score.ts';
 import { SceneScorer } from '../src/matching/scene-score-graph.ts';
 import { listAlbum, rankAlbum, retrievalView } from '../src/pipeline/reference-retrieval.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
@@ -51,6 +51,16 @@ test('scene score on ONNX Runtime (what album ranking runs) agrees with the JS d
   } finally {
     await scorer.release();
   }
+});
+
+test('album-relative scores: a photo matching the input\'s cells unusually well ranks first; cells that match everything count for little', () => {
+  // Cell 0 matches every photo equally (sky); cell 1 matches photo 2 far better than the others.
+  const best = [Float32Array.of(0.9, 0.2, 0.3), Float32Array.of(0.9, 0.25, 0.35), Float32Array.of(0.9, 0.8, 0.3), Float32Array.of(0.9, 0.2, 0.32)];
+  const d = distinctiveScores(best, 0.34);
+  assert.equal(d.indexOf(Math.max(...d)), 2);
+  assert.ok(d[2]! > 1.5, String(d[2]));
+  assert.deepEqual(distinctiveScores([Float32Array.of(0.5, 0.7)]), [0]);
+  assert.throws(() => distinctiveScores([Float32Array.of(1), Float32Array.of(1, 2)]), /input cells/);
 });
 
 test('scene score: centring removes what every cell shares', () => {
@@ -128,7 +138,7 @@ test('ranking an album: the same scene first, the damaged file skipped with its 
     assert.equal(r.ranking.length, 5);
     assert.deepEqual(r.ranking.slice(0, 2).map((c) => c.file).sort(), [join(albumDir, 'same-a.png'), join(albumDir, 'same-b.jpg')]);
     assert.deepEqual(r.ranking.find((c) => c.file.endsWith('same-b.jpg'))!.size, [200, 160]);
-    for (let i = 1; i < r.ranking.length; i++) assert.ok(r.ranking[i - 1]!.score >= r.ranking[i]!.score);
+    for (let i = 1; i < r.ranking.length; i++) assert.ok(r.ranking[i - 1]!.distinct >= r.ranking[i]!.distinct);
   } finally {
     await model.release();
   }
@@ -142,7 +152,7 @@ test('refsr upscale --ref-dir: prints the ranking with scores, warns about the d
   assert.ok(existsSync(out));
   assert.match(r.stderr, /warning: skipped .*broken\.jpg: .*(damaged|truncated)/);
   assert.match(r.stderr, /reference ranking of 5 photos/);
-  assert.match(r.stderr, /1\. score -?\d\.\d{3} {2}mutual \d\.\d{3} {2}same-.*<- used/);
+  assert.match(r.stderr, /1\. distinct +-?\d+\.\d\d {2}score -?\d\.\d{3} {2}mutual \d\.\d{3} {2}same-.*<- used/);
   assert.match(r.stderr, /packed into one canvas/);
   const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
   assert.equal(summary.topK, 2);

@@ -28,11 +28,19 @@ export class SceneScorer {
   }
 
   async score(input: ScoreGrid, ref: ScoreGrid): Promise<ReferenceScore> {
+    const { best, mutual } = await this.bestMatches(input, ref);
+    let sum = 0;
+    for (let i = 0; i < best.length; i++) sum += best[i]!;
+    return { score: best.length ? sum / best.length : 0, mutual };
+  }
+
+  /** Per input cell the best cosine with any reference cell, and the mutual-match share. */
+  async bestMatches(input: ScoreGrid, ref: ScoreGrid): Promise<{ best: Float32Array; mutual: number }> {
     const c = input.channels;
     if (ref.channels !== c) throw new Error(`SceneScorer: the grids have ${c} and ${ref.channels} channels`);
     const nIn = input.height * input.width;
     const nRef = ref.height * ref.width;
-    if (nIn === 0 || nRef === 0) return { score: 0, mutual: 0 };
+    if (nIn === 0 || nRef === 0) return { best: new Float32Array(0), mutual: 0 };
     const out = await this.graph.runRawTensors({
       a: new ort.Tensor('float32', input.unit, [nIn, c]),
       b: new ort.Tensor('float32', ref.unit, [nRef, c]),
@@ -40,13 +48,9 @@ export class SceneScorer {
     const best = out.best_in!.data as Float32Array;
     const argIn = out.arg_in!.data as BigInt64Array;
     const argRef = out.arg_ref!.data as BigInt64Array;
-    let sum = 0;
     let mutual = 0;
-    for (let i = 0; i < nIn; i++) {
-      sum += best[i]!;
-      if (Number(argRef[Number(argIn[i]!)]!) === i) mutual++;
-    }
-    return { score: sum / nIn, mutual: mutual / nIn };
+    for (let i = 0; i < nIn; i++) if (Number(argRef[Number(argIn[i]!)]!) === i) mutual++;
+    return { best: new Float32Array(best), mutual: mutual / nIn };
   }
 
   async release(): Promise<void> { await this.graph.release(); }

@@ -120,3 +120,36 @@ export function referenceScore(input: ScoreGrid, ref: ScoreGrid): ReferenceScore
   }
   return { score: sum / nIn, mutual: mutual / nIn };
 }
+
+/** Share of the input cells whose album-relative matches make the ranking score (distinctiveScores). */
+export const DISTINCTIVE_SHARE = 0.3;
+
+/**
+ * Album-relative scores for ranking: `best[p][i]` is input cell i's best cosine in photo p (scene-score-graph.ts
+ * `bestMatches`). Each cell's value becomes a z-score against the same cell's values over the whole album, so cells
+ * that match every photo well (sky, foliage, walls) count for little and cells that match one photo unusually well
+ * count for much; a photo's score is the mean of its top `share` of cells. Needs two or more photos to mean anything
+ * (with one, every score is 0).
+ */
+export function distinctiveScores(best: readonly Float32Array[], share = DISTINCTIVE_SHARE): number[] {
+  if (best.length === 0) return [];
+  const n = best[0]!.length;
+  const mean = new Float64Array(n);
+  const sq = new Float64Array(n);
+  for (const b of best) {
+    if (b.length !== n) throw new Error(`distinctiveScores: photos have ${n} and ${b.length} input cells`);
+    for (let i = 0; i < n; i++) { mean[i]! += b[i]!; sq[i]! += b[i]! * b[i]!; }
+  }
+  const sd = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    mean[i]! /= best.length;
+    sd[i] = Math.sqrt(Math.max(0, sq[i]! / best.length - mean[i]! * mean[i]!)) + 1e-6;
+  }
+  const keep = Math.max(1, Math.round(n * share));
+  return best.map((b) => {
+    const z = Float64Array.from(b, (v, i) => (v - mean[i]!) / sd[i]!).sort().reverse();
+    let s = 0;
+    for (let i = 0; i < keep; i++) s += z[i]!;
+    return n ? s / keep : 0;
+  });
+}

@@ -1,7 +1,8 @@
 // Owns picking references from an album (`upscale --ref-dir`): every image file of a folder is decoded at reduced
 // size (JPEG/WebP shrink-on-load, image/decode.ts `maxSide`), placed on one fixed-size canvas so a single ONNX session
 // serves the whole album, turned into the model's small feature grid, scored against the input's grid by coarse
-// dense matching (matching/scene-score.ts, features centred by the album's mean) and ranked. Unreadable files are
+// dense matching (matching/scene-score.ts, features centred by the album's mean) and ranked by how much better than
+// the album average each photo matches the input's most distinctive cells (distinctiveScores). Unreadable files are
 // skipped with a warning naming them; progress is per photo and the work is cancellable between photos.
 
 import { readdirSync, statSync, realpathSync } from 'node:fs';
@@ -11,10 +12,12 @@ import { rgbImage, type RgbImage } from '../image/rgb-image.ts';
 import { pilResizeBicubic } from '../image/pil-bicubic.ts';
 import { toNCHW } from '../image/layout.ts';
 import type { Float32Tensor } from '../tensor/host-tensor.ts';
-import { meanFeature, scoreGrid, type ReferenceScore } from '../matching/scene-score.ts';
+import { distinctiveScores, meanFeature, scoreGrid, type ReferenceScore } from '../matching/scene-score.ts';
 import { SceneScorer } from '../matching/scene-score-graph.ts';
 import type { RefSRModel } from './refsr-model.ts';
 
+/** What the ranking sorts by (see RankedReference; chosen by bench/retrieval.ts). */
+export const RANK_BY: 'score' | 'distinct' = 'distinct';
 /** Long side (px) of the small view of the input and of each album photo that retrieval compares. */
 export const RETRIEVAL_SIDE = 128;
 /** Smallest long side of the small views (a smaller input is upsampled to it). */
@@ -26,6 +29,8 @@ export const ALBUM_MAX_PIXELS = 200_000_000;
 
 export interface RankedReference extends ReferenceScore {
   readonly file: string;
+  /** The album-relative score the ranking uses (matching/scene-score.ts distinctiveScores). */
+  readonly distinct: number;
   /** Size of the photo as stored (before the reduced decode). */
   readonly size: [number, number];
 }
@@ -146,9 +151,16 @@ export async function rankMaps(inMap: Float32Tensor, maps: readonly { file: stri
   const inGrid = scoreGrid(inMap, centre);
   const scorer = await SceneScorer.create(threads);
   try {
-    const ranked: RankedReference[] = [];
-    for (const m of maps) ranked.push({ file: m.file, size: m.size, ...(await scorer.score(inGrid, scoreGrid(m.map, centre))) });
-    return ranked.sort((a, b) => b.score - a.score || (a.file < b.file ? -1 : 1));
+    const matches: { best: Float32Array; mutual: number }[] = [];
+    for (const m of maps) matches.push(await scorer.bestMatches(inGrid, scoreGrid(m.map, centre)));
+    const distinct = distinctiveScores(matches.map((x) => x.best));
+    const ranked: RankedReference[] = maps.map((m, k) => {
+      const b = matches[k]!.best;
+      let sum = 0;
+      for (let i = 0; i < b.length; i++) sum += b[i]!;
+      return { file: m.file, size: m.size, distinct: distinct[k]!, score: b.length ? sum / b.length : 0, mutual: matches[k]!.mutual };
+    });
+    return ranked.sort((a, b) => b[RANK_BY] - a[RANK_BY] || (a.file < b.file ? -1 : 1));
   } finally {
     await scorer.release();
   }
