@@ -1,7 +1,7 @@
 // Owns the ONNX Runtime path of the scene score (scene-score.ts): the cosine matrix of two score grids as one Gemm,
 // reduced both ways (best reference cell per input cell, best input cell per reference cell) in the same graph, so
-// ranking an album costs one small session call per photo instead of a JavaScript triple loop (about 20x faster
-// here; the reference JS function stays the definition, and the tests check that both agree).
+// ranking an album costs one small session call per photo instead of a JavaScript triple loop (8x faster here
+// on 32x21 grids of 64 channels; the JS function stays the definition, and the tests check that both agree).
 
 import * as ort from 'onnxruntime-node';
 import { OnnxModel } from '../graph/onnx-model.ts';

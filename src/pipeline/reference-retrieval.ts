@@ -19,7 +19,7 @@ import type { RefSRModel } from './refsr-model.ts';
 /** What the ranking sorts by (see RankedReference; chosen by bench/retrieval.ts). */
 export const RANK_BY: 'score' | 'distinct' = 'distinct';
 /** Long side (px) of the small view of the input and of each album photo that retrieval compares. */
-export const RETRIEVAL_SIDE = 128;
+export const RETRIEVAL_SIDE = 192;
 /** Smallest long side of the small views (a smaller input is upsampled to it). */
 export const RETRIEVAL_MIN_SIDE = 64;
 /** Image files an album may hold (by name; other files are ignored). */
