@@ -15,6 +15,7 @@ export { OutputWriteError } from '../io/atomic-write.ts';
 export { MetricSizeError } from '../metrics/index.ts';
 export { DatasetError } from '../eval/datasets.ts';
 export { MatchInputError } from '../eval/match-pair.ts';
+export { AlbumError } from '../pipeline/reference-retrieval.ts';
 export { VideoInputError } from '../pipeline/refvsr-video.ts';
 export { VideoFileError } from '../video/ffmpeg.ts';
 export { CancelledError } from '../cli/cancellation.ts';

@@ -100,6 +100,16 @@ export class RefSRModel {
     return { contras, relu1_1: o.relu1_1!, relu2_1: o.relu2_1!, relu3_1: o.relu3_1! };
   }
 
+  /**
+   * Features for reference retrieval (pipeline/reference-retrieval.ts): the contrastive branch 2 (the reference side
+   * of the matching) of a small view [1, 3, S, S] -> [1, C, S/4, S/4].
+   */
+  async sceneFeatures(img: Float32Tensor): Promise<Float32Tensor> {
+    const widths = this.info.restoration.trunkWidths;
+    const o = await this.run(`scene:${img.shape}`, (ops) => ops.output(contrasBranch(ops, 2, ops.input('img', img.shape), widths), 'feat'), { img });
+    return o.feat!;
+  }
+
   /** RestorationNet on one LR tile; returns the SR tile [1, 3, 4h, 4w] (unclamped). */
   async restore(t: RestorationTileInputs): Promise<Float32Tensor> {
     if (this.info.mref) throw new Error(`${this.source} is a multi-reference model: use restoreMulti`);

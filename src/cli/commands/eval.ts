@@ -12,9 +12,15 @@ import { createProgress } from '../progress.ts';
 import { intOption, matchingOption, modelHelp, checkOutputPath, LOW_MEMORY_HELP } from '../options.ts';
 import type { MatchingMode } from '../../pipeline/super-resolve.ts';
 import { withCancellation } from '../cancellation.ts';
+import { runGroupsEval, layoutOption, namesOption } from './eval-groups.ts';
+import type { GroupLayout } from '../../eval/groups.ts';
 
 interface EvalFlags {
-  protocol?: Protocol;
+  protocol?: Protocol | 'groups';
+  layout: GroupLayout;
+  maxRefs?: number;
+  only?: string[];
+  refMaxPixels?: number;
   model?: string;
   report?: string;
   csv?: string;
@@ -34,8 +40,9 @@ interface EvalFlags {
   quiet?: boolean;
 }
 
-function protocolOption(v: string): Protocol {
-  if (!(PROTOCOLS as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown protocol "${v}" (choose ${PROTOCOLS.join(', ')})`);
+function protocolOption(v: string): Protocol | 'groups' {
+  if (v === 'groups') return v;
+  if (!(PROTOCOLS as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown protocol "${v}" (choose ${PROTOCOLS.join(', ')}, groups)`);
   return v as Protocol;
 }
 
@@ -55,7 +62,11 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description("evaluate a model with the paper's protocol (x4 bicubic LR from HR, Y-channel PSNR/SSIM, crop 4)")
     .argument('<dataset>', 'dataset folder')
-    .option('-p, --protocol <name>', `dataset layout: ${PROTOCOLS.join(' | ')} (pairs is implied by --pairs)`, protocolOption)
+    .option('-p, --protocol <name>', `dataset layout: ${PROTOCOLS.join(' | ')} (pairs is implied by --pairs) | groups (an input with N references)`, protocolOption)
+    .option('--layout <name>', 'groups: items (ITEM/input.* + refs) | scenes (each photo of a scene folder in turn, the others its refs) | cufed5 (NNN_0 + NNN_1..5, padded to 500x500)', layoutOption, 'items')
+    .option('--max-refs <n>', 'groups: at most N references per item', intOption)
+    .option('--only <names>', 'groups: only these items or scenes (comma-separated)', namesOption)
+    .option('--ref-max-pixels <n>', 'groups: reference pixel budget per item, as upscale', intOption)
     .option('-m, --model <name|path>', modelHelp())
     .option('--report <file>', 'also write the JSON report (per-image and mean figures)')
     .option('--csv <file>', 'also write per-image CSV')
@@ -79,6 +90,16 @@ The mean figures are printed; --report, --csv and --html write files (nothing is
 Example:
   refsr eval ../shared/data/wr-sr-dev --protocol wrsr --limit 5 --report wrsr.json --html wrsr.html`)
     .action(async (dataset: string, flags: EvalFlags, command: Command) => {
+      if (flags.protocol === 'groups') {
+        for (const [set, name] of [[flags.pairs, '--pairs'], [flags.allLevels, '--all-levels'], [flags.shuffleRefs, '--shuffle-refs'], [flags.crop, '--crop'], [flags.html, '--html']] as const) {
+          if (set !== undefined && set !== false) throw new DatasetError(`${name} does not apply to the groups protocol`);
+        }
+        return runGroupsEval(dataset, flags);
+      }
+      for (const [set, name] of [[flags.maxRefs, '--max-refs'], [flags.only, '--only'], [flags.refMaxPixels, '--ref-max-pixels']] as const) {
+        if (set !== undefined) throw new DatasetError(`${name} applies to the groups protocol only`);
+      }
+      if (flags.layout !== 'items') throw new DatasetError('--layout applies to the groups protocol only');
       const protocol: Protocol | undefined = flags.protocol ?? (flags.pairs ? 'pairs' : undefined);
       if (!protocol) command.error(`error: choose a protocol with --protocol (${PROTOCOLS.join(', ')}) or give a pairs file with --pairs`, { exitCode: 2 });
       if (flags.allLevels && protocol !== 'cufed5') throw new DatasetError('--all-levels applies to the cufed5 protocol only');

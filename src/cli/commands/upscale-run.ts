@@ -1,5 +1,5 @@
 // Owns the work of `refsr upscale` once its checks passed (upscale.ts): one model load (the task-level upscaler),
-// the references decoded once, then each input upscaled with progress and cancellation and written atomically (or
+// the references decoded once (or picked from an album with --ref-dir, ../reference-album.ts), then each input upscaled with progress and cancellation and written atomically (or
 // to stdout). In batch mode an input that cannot be read or used is skipped and reported, the others go on, and the
 // run ends with a BatchIncompleteError when any was skipped.
 
@@ -16,6 +16,9 @@ import { optionNamesToFlags } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
 import { BatchIncompleteError } from '../cli-errors.ts';
 import type { UpscaleFlags, UpscalePlan, UpscaleJob } from './upscale.ts';
+import { RefSRModel } from '../../pipeline/refsr-model.ts';
+import { DEFAULT_REF_MAX_PIXELS } from '../../pipeline/reference-canvas.ts';
+import { albumReferences, type AlbumReferences } from '../reference-album.ts';
 
 interface JobSummary {
   input: string;
@@ -42,6 +45,20 @@ export async function runUpscale(plan: UpscalePlan, flags: UpscaleFlags): Promis
   if (single?.hadAlpha) progress.note(`note: ${single.name} has transparency; it was flattened onto white`);
   const refs: NamedImage[] = [];
   for (const r of flags.ref) refs.push(await resolveImage(r, r, decode));
+  let album: AlbumReferences | undefined;
+  if (flags.refDir && single) {
+    // The album is ranked with the model's own features (a separate small load: the upscaler's sessions stay closed).
+    const ranker = await RefSRModel.load(plan.modelPath, { threads: flags.threads, lowMemory: flags.lowMemory });
+    try {
+      album = await withCancellation((signal) => albumReferences(ranker, single.image, single.name, flags.refDir!, {
+        topK: flags.topK, refMaxPixels: flags.refMaxPixels ?? DEFAULT_REF_MAX_PIXELS, progress, signal,
+      }));
+    } finally {
+      progress.stop();
+      await ranker.release();
+    }
+    refs.push(...album.refs.map((r) => ({ image: r.image, name: r.name, hadAlpha: r.image.hadAlpha })));
+  }
   for (const r of refs) if (r.hadAlpha) progress.note(`note: ${r.name} has transparency; it was flattened onto white`);
   const up = await createUpscaler({ model: plan.modelPath, threads: flags.threads, lowMemory: flags.lowMemory, maxPixels: flags.maxPixels });
   if (plan.batch) progress.note(`loaded model ${plan.modelPath} once for ${plan.jobs.length} files`);
@@ -88,7 +105,10 @@ export async function runUpscale(plan: UpscalePlan, flags: UpscaleFlags): Promis
   if (flags.json) {
     const summary = plan.batch
       ? { input: plan.inputDir, output: plan.outputDir, refs: flags.ref, model: plan.modelPath, images: done, skipped }
-      : { ...done[0]!, refs: flags.ref, model: plan.modelPath };
+      : {
+        ...done[0]!, refs: refs.map((r) => r.name), model: plan.modelPath,
+        ...(album ? { refDir: flags.refDir, topK: album.topK, ranking: album.ranking, skipped: album.skipped, retrievalSeconds: album.seconds } : {}),
+      };
     console.log(JSON.stringify(summary));
   }
   if (plan.batch) {

@@ -1,4 +1,5 @@
-// Owns `refsr upscale INPUT|DIR --ref REF [--ref REF2 ...] [-o OUT|OUTDIR|-]`: the options, the help, and every check
+// Owns `refsr upscale INPUT|DIR --ref REF [--ref REF2 ...] [-o OUT|OUTDIR|-]` (or `--ref-dir ALBUM [--top-k K]`
+// instead of --ref, ../reference-album.ts): the options, the help, and every check
 // that can fail before any work (options, the input and references exist, the output path: its folder, its format,
 // never the input itself; a default output name when -o is omitted). The work itself (upscale-run.ts) loads the
 // model and the image libraries only once the checks passed, so `refsr --help` and a bad flag answer at once.
@@ -17,6 +18,8 @@ import type { MatchingMode } from '../../pipeline/super-resolve.ts';
 
 export interface UpscaleFlags {
   ref: string[];
+  refDir?: string;
+  topK?: number;
   output?: string;
   model?: string;
   quality?: number;
@@ -123,7 +126,9 @@ export function registerUpscale(program: Command): void {
     .command('upscale')
     .description('upscale an image (or every image of a folder) 4x, transferring texture from one or more reference photos')
     .argument('<input>', 'low-resolution image (PNG, JPEG, WebP, TIFF, BMP), or a folder of them (batch mode)')
-    .requiredOption('-r, --ref <file>', 'reference image (repeat for several)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('-r, --ref <file>', 'reference image (repeat for several; required unless --ref-dir)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--ref-dir <folder>', 'pick the references from this album of photos, ranked against the input (instead of --ref)')
+    .option('--top-k <k>', '--ref-dir: how many of the best-ranked photos to use (default 3 for a multi-reference model, 1 otherwise)', positiveIntOption)
     .option('-o, --output <file|dir|->', 'output image; the extension sets the format (.png, .jpg, .webp, .tif); - writes PNG to stdout; '
       + 'for a folder input, the output folder (default: NAME_x4.png next to the input, or DIR_x4/)')
     .option('--format <fmt>', 'png | jpg | webp | tif: format of batch outputs and of -o - (default png)', formatOption)
@@ -148,9 +153,18 @@ Examples:
   refsr upscale examples/coffee-lr.png --ref examples/coffee-ref.png              # writes examples/coffee-lr_x4.png
   refsr upscale photo.jpg --ref a.jpg --ref b.jpg -o photo-x4.jpg --quality 90
   refsr upscale photos/ --ref scene.jpg -o photos-x4/                             # batch mode
-  refsr upscale photo.png --ref ref.png -o - > photo-x4.png`)
+  refsr upscale photo.png --ref ref.png -o - > photo-x4.png
+  refsr upscale photo.jpg --ref-dir album/ --top-k 1                              # references picked from an album`)
     .action(async (input: string, flags: UpscaleFlags, command: Command) => {
-      if (!flags.ref?.length) command.error("error: required option '-r, --ref <file>' not specified", { exitCode: 2 });
+      flags.ref ??= [];
+      if (flags.ref.length === 0 && !flags.refDir) command.error("error: required option '-r, --ref <file>' (or --ref-dir <folder>) not specified", { exitCode: 2 });
+      if (flags.ref.length > 0 && flags.refDir) command.error('error: give references with --ref or pick them with --ref-dir, not both', { exitCode: 2 });
+      if (flags.topK !== undefined && !flags.refDir) command.error('error: --top-k applies to --ref-dir', { exitCode: 2 });
+      if (flags.refDir) {
+        checkReadable(flags.refDir, 'reference album');
+        if (!statSync(flags.refDir).isDirectory()) throw new ImageInputError(flags.refDir, 'is not a folder; --ref-dir takes a folder of photos (use --ref for one image)');
+        if (existsSync(input) && statSync(input).isDirectory()) throw new UsageError('--ref-dir ranks an album against one input image; the input is a folder (give --ref for batch mode)');
+      }
       const { checkUpscaleOptions } = await import('../../pipeline/upscale.ts');
       checkUpscaleOptions({ tile: flags.tile, overlap: flags.overlap, refMaxPixels: flags.refMaxPixels, maxInputPixels: flags.maxInputPixels, matching: flags.matching });
       const plan = planUpscale(input, flags);
