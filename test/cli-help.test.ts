@@ -30,7 +30,8 @@ test('every command help shows an example and marks its required options; model 
     assert.match(r.stdout, new RegExp(`Examples?:\\n\\s+refsr ${c} `), `${c} --help has an example`);
   }
   const up = refsr(['upscale', '--help']).stdout;
-  assert.match(up, /-r, --ref <file>\s+reference image \(repeat for several\) \(required\)/);
+  assert.match(up, /-r, --ref <file>\s+reference image \(repeat for several; required\s+unless --ref-dir\)/);
+  assert.match(up, /--ref-dir <folder>/);
   assert.doesNotMatch(up, /default: \[\]/);
   assert.match(up, /bundled model name \(default, v1; default: default\)/);
   assert.match(refsr(['match', '--help']).stdout, /--viz <file\.png>\s+picture to write \(required\)/);

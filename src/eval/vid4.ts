@@ -25,8 +25,8 @@ import type { RefVsrModel } from '../pipeline/refvsr-model.ts';
 import type { MatchingMode } from '../pipeline/super-resolve.ts';
 import { DatasetError } from './datasets.ts';
 
-export type VideoProtocol = 'as-released' | 'honest';
-export const VIDEO_PROTOCOLS: readonly VideoProtocol[] = ['as-released', 'honest'];
+import { VIDEO_PROTOCOLS, type VideoProtocol } from '../pipeline/video-defaults.ts';
+export { VIDEO_PROTOCOLS, type VideoProtocol };
 
 export const PROTOCOL_LABELS: Record<VideoProtocol, string> = {
   'as-released': '(a) as released: matching input = bicubic x4 of bicubic /4 of the GROUND TRUTH (official GenerateUpImages, redownsample)',

@@ -19,13 +19,11 @@ import type { MatchingMode } from './super-resolve.ts';
 
 /** The network's hard minimum (official assert h, w >= 64), also the smallest tile. */
 export const MIN_FRAME_SIDE = 64;
-export const DEFAULT_VIDEO_WINDOW = 15;
-export const DEFAULT_VIDEO_WINDOW_OVERLAP = 4;
-/**
- * LR side of the reconstruction windows (plus a 4 px margin each side): the x4 reconstruction, where the memory goes,
- * runs in windows of this size; the propagation always runs on whole frames. Exact up to float rounding.
- */
-export const DEFAULT_VIDEO_TILE = 96;
+// Window and tile defaults (video-defaults.ts). DEFAULT_VIDEO_TILE is the LR side of the reconstruction windows (plus
+// a 4 px margin each side): the x4 reconstruction, where the memory goes, runs in windows of this size; the
+// propagation always runs on whole frames. Exact up to float rounding.
+import { DEFAULT_VIDEO_WINDOW, DEFAULT_VIDEO_WINDOW_OVERLAP, DEFAULT_VIDEO_TILE } from './video-defaults.ts';
+export { DEFAULT_VIDEO_WINDOW, DEFAULT_VIDEO_WINDOW_OVERLAP, DEFAULT_VIDEO_TILE };
 export const MIN_TILE = 16;
 
 export class VideoInputError extends RefsrError {}

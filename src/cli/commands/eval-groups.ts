@@ -2,10 +2,9 @@
 // input with its N references (eval/groups.ts), PSNR/SSIM-Y of bicubic, each single reference, the canvas packing
 // and attention fusion (multi-reference models), per item on stderr and as means on stdout, JSON (and CSV) report.
 
-import { InvalidArgumentError } from 'commander';
 import { RefSRModel } from '../../pipeline/refsr-model.ts';
 import { resolveModel } from '../../pipeline/model-registry.ts';
-import { GROUP_LAYOUTS, listGroups, type GroupLayout } from '../../eval/groups.ts';
+import { listGroups, type GroupLayout } from '../../eval/groups.ts';
 import { evaluateGroups, writeGroupsReport } from '../../eval/evaluate-groups.ts';
 import type { Metrics } from '../../metrics/index.ts';
 import type { MatchingMode } from '../../pipeline/super-resolve.ts';
@@ -26,15 +25,6 @@ export interface GroupsFlags {
   lowMemory?: boolean;
   matching: MatchingMode;
   quiet?: boolean;
-}
-
-export function layoutOption(v: string): GroupLayout {
-  if (!(GROUP_LAYOUTS as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown groups layout "${v}" (choose ${GROUP_LAYOUTS.join(', ')})`);
-  return v as GroupLayout;
-}
-
-export function namesOption(v: string, acc: string[] = []): string[] {
-  return [...acc, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
 const fmt = (m: Metrics) => `${m.psnrY.toFixed(3)} dB / ${m.ssimY.toFixed(4)}`;

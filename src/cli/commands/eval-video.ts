@@ -5,9 +5,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { resolveVideoModel } from '../../pipeline/model-registry.ts';
-import { RefVsrModel } from '../../pipeline/refvsr-model.ts';
-import { evaluateVid4, formatVid4Table, VIDEO_PROTOCOLS, type VideoProtocol } from '../../eval/vid4.ts';
-import { readImageFile } from '../../image/decode.ts';
+import { VIDEO_PROTOCOLS, type VideoProtocol } from '../../pipeline/video-defaults.ts';
 import { createProgress } from '../progress.ts';
 import { intOption, matchingOption, LOW_MEMORY_HELP } from '../options.ts';
 import { withCancellation } from '../cancellation.ts';
@@ -54,6 +52,9 @@ export function registerEvalVideo(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the JSON report on stdout instead of the table')
     .action(async (dataset: string, flags: EvalVideoFlags) => {
+      const { readImageFile } = await import('../../image/decode.ts');
+      const { RefVsrModel } = await import('../../pipeline/refvsr-model.ts');
+      const { evaluateVid4, formatVid4Table } = await import('../../eval/vid4.ts');
       const modelPath = flags.bicubicOnly ? undefined : resolveVideoModel(flags.model);
       const progress = createProgress({ quiet: flags.quiet });
       const unrelated = flags.unrelatedKeyframe ? { image: await readImageFile(flags.unrelatedKeyframe), name: flags.unrelatedKeyframe } : undefined;

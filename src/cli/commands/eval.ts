@@ -12,7 +12,7 @@ import { createProgress } from '../progress.ts';
 import { intOption, matchingOption, modelHelp, checkOutputPath, LOW_MEMORY_HELP } from '../options.ts';
 import type { MatchingMode } from '../../pipeline/super-resolve.ts';
 import { withCancellation } from '../cancellation.ts';
-import { runGroupsEval, layoutOption, namesOption } from './eval-groups.ts';
+import { layoutOption, namesOption } from './eval-groups-options.ts';
 import type { GroupLayout } from '../../eval/groups.ts';
 
 interface EvalFlags {
@@ -94,6 +94,7 @@ Example:
         for (const [set, name] of [[flags.pairs, '--pairs'], [flags.allLevels, '--all-levels'], [flags.shuffleRefs, '--shuffle-refs'], [flags.crop, '--crop'], [flags.html, '--html']] as const) {
           if (set !== undefined && set !== false) throw new DatasetError(`${name} does not apply to the groups protocol`);
         }
+        const { runGroupsEval } = await import('./eval-groups.ts');
         return runGroupsEval(dataset, flags);
       }
       for (const [set, name] of [[flags.maxRefs, '--max-refs'], [flags.only, '--only'], [flags.refMaxPixels, '--ref-max-pixels']] as const) {

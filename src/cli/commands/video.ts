@@ -4,13 +4,9 @@
 // them), a video output is written whole or not at all.
 
 import type { Command } from 'commander';
-import { readImageFile, DEFAULT_MAX_PIXELS } from '../../image/decode.ts';
 import { resolveVideoModel } from '../../pipeline/model-registry.ts';
-import { RefVsrModel } from '../../pipeline/refvsr-model.ts';
-import { upscaleClip, DEFAULT_VIDEO_WINDOW, DEFAULT_VIDEO_WINDOW_OVERLAP, DEFAULT_VIDEO_TILE } from '../../pipeline/refvsr-video.ts';
-import { prepareReferences } from '../../pipeline/reference-canvas.ts';
-import { openClip, folderSink, videoSink, type ClipSink } from '../../video/clip-io.ts';
-import { isVideoPath } from '../../video/ffmpeg.ts';
+import { DEFAULT_VIDEO_WINDOW, DEFAULT_VIDEO_WINDOW_OVERLAP, DEFAULT_VIDEO_TILE } from '../../pipeline/video-defaults.ts';
+import type { ClipSink } from '../../video/clip-io.ts';
 import { createProgress } from '../progress.ts';
 import { intOption, matchingOption, LOW_MEMORY_HELP } from '../options.ts';
 import { withCancellation, CancelledError } from '../cancellation.ts';
@@ -49,7 +45,7 @@ export function registerVideo(program: Command): void {
     .option('--window-overlap <frames>', `frames shared by consecutive windows (default ${DEFAULT_VIDEO_WINDOW_OVERLAP}, at most the window - 1)`, intOption)
     .option('--tile <px>', 'x4 reconstruction in windows of this many LR pixels (same result, less memory; the propagation runs on whole frames)', intOption, DEFAULT_VIDEO_TILE)
     .option('--ref-max-pixels <n>', 'downscale a larger keyframe to this many pixels', intOption, DEFAULT_KEYFRAME_MAX_PIXELS)
-    .option('--max-pixels <n>', 'largest image file decoded at all', intOption, DEFAULT_MAX_PIXELS)
+    .option('--max-pixels <n>', 'largest image file decoded at all (default 40000000)', intOption)
     .option('--matching <mode>', 'correspondence search: auto | exact | fast', matchingOption, 'auto')
     .option('--no-resume', 'recompute frames already in the output folder instead of skipping them')
     .option('--threads <n>', 'CPU threads (default: all cores)', intOption)
@@ -57,6 +53,13 @@ export function registerVideo(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (input: string, flags: VideoFlags) => {
+      // The image libraries and the networks load only now, so `refsr --help` answers at once.
+      const { readImageFile } = await import('../../image/decode.ts');
+      const { RefVsrModel } = await import('../../pipeline/refvsr-model.ts');
+      const { upscaleClip } = await import('../../pipeline/refvsr-video.ts');
+      const { prepareReferences } = await import('../../pipeline/reference-canvas.ts');
+      const { openClip, folderSink, videoSink } = await import('../../video/clip-io.ts');
+      const { isVideoPath } = await import('../../video/ffmpeg.ts');
       const modelPath = resolveVideoModel(flags.model);
       const progress = createProgress({ quiet: flags.quiet });
       const key = await readImageFile(flags.ref, { maxPixels: flags.maxPixels });
