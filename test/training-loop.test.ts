@@ -99,7 +99,7 @@ test('config: defaults are the paper schedule; errors name the field; rates by l
   assert.throws(() => parseTrainConfig('stage: restoration\ndata: { train: [x] }\ninit: { extractor: e.safetensors }\nmodel: { match_reference: blurry }\n', 'm.yaml'), /m\.yaml: model\.match_reference must be sharp or degraded/);
   assert.throws(() => parseTrainConfig('stage: teacher\n', 'd.yaml'), /data.train/);
   assert.throws(() => parseTrainConfig(': : :\n  - [', 'y.yaml'), /not valid YAML/);
-  for (const f of readdirSync(join(repoRoot, 'configs'))) {
+  for (const f of readdirSync(join(repoRoot, 'configs')).filter((n) => n.endsWith('.yaml'))) {
     const c = parseTrainConfig(readFileSync(join(repoRoot, 'configs', f), 'utf8'), join(repoRoot, 'configs', f));
     assert.ok(f.includes(c.stage), `${f} configures ${c.stage}`);
   }
