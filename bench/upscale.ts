@@ -15,7 +15,7 @@ import { RESTORATION_VARIANTS, restorationNet, type RestorationVariant } from '.
 import { WeightMap } from '../src/weights/weight-map.ts';
 import { RefSRModel } from '../src/pipeline/refsr-model.ts';
 import { upscale } from '../src/pipeline/upscale.ts';
-import { rgbImage, type RgbImage } from '../src/image/rgb-image.ts';
+import { photoLike } from './support/photo-like.ts';
 import { OnnxOps } from '../src/graph/onnx-ops.ts';
 import { OrtGraph } from '../src/graph/ort-session.ts';
 import { shapeOnlyCounter } from '../src/graph/flop-counter.ts';
@@ -26,16 +26,6 @@ import { DEFAULT_TILE, DEFAULT_OVERLAP } from '../src/pipeline/restore-tiled.ts'
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 
-function photoLike(w: number, h: number, seed: number, shift = 0): RgbImage {
-  const rng = new Rng(seed);
-  const img = rgbImage(w, h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
-    const u = x + shift;
-    const v = 128 + 50 * Math.sin(u / 7 + c) * Math.cos(y / 5) + 30 * Math.sin((u * y) / 300) + 12 * rng.normal();
-    img.data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
-  }
-  return img;
-}
 
 async function loadModel(variant: RestorationVariant, path?: string): Promise<RefSRModel> {
   if (path) return RefSRModel.load(path);

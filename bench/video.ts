@@ -13,26 +13,15 @@ import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 import { initWeights } from '../src/models/init-weights.ts';
 import { refVsrSpec } from '../src/models/refvsr-bundle.ts';
-import { Rng } from '../src/random/rng.ts';
 import { WeightMap } from '../src/weights/weight-map.ts';
 import { RefVsrModel } from '../src/pipeline/refvsr-model.ts';
 import { upscaleClip, DEFAULT_VIDEO_TILE } from '../src/pipeline/refvsr-video.ts';
-import { rgbImage, type RgbImage } from '../src/image/rgb-image.ts';
+import { photoLike } from './support/photo-like.ts';
 import type { MatchingMode } from '../src/pipeline/super-resolve.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 
-function photoLike(w: number, h: number, seed: number, shift = 0): RgbImage {
-  const rng = new Rng(seed);
-  const img = rgbImage(w, h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
-    const u = x + shift;
-    const v = 128 + 50 * Math.sin(u / 7 + c) * Math.cos(y / 5) + 30 * Math.sin((u * y) / 300) + 12 * rng.normal();
-    img.data[(y * w + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v)));
-  }
-  return img;
-}
 
 async function child(blocks: number, threads: number, frames: number, matching: MatchingMode, tile: number): Promise<void> {
   const w = WeightMap.fromTensors(initWeights(refVsrSpec({ numBlocks: blocks, groups: 8 }), { seed: 1, std: 0.02, offsetStd: 0.002 }));
