@@ -18,7 +18,6 @@ import { restorationNet, type RestorationConfig } from '../src/models/restoratio
 import { contrasBranch } from '../src/models/contras-extractor.ts';
 import { TrainGraph } from '../src/training/onnx-engine/train-graph.ts';
 import type { Sym } from '../src/training/onnx-engine/graph-builder.ts';
-import { UnsupportedByOnnxEngine } from '../src/training/onnx-engine/engine.ts';
 import { TripletHead } from '../src/training/onnx-engine/triplet-head.ts';
 import { contrastiveLoss } from '../src/training/losses/contrastive.ts';
 import { contrasSample, drawPair } from '../src/training/data/homography.ts';
@@ -374,8 +373,41 @@ ${extra}data: { train: [photos], hold_out_every: 0, val_samples: 1, pairs: { lr_
     });
   }
 
-  test('restoration with the GAN phase is refused with a clear error', async () => {
-    const yaml = restorationYaml('losses: { gan: 0.005, perceptual: 0.01, perceptual_layer: relu1_1, warmup: 2 }\ncritic: { ndf: 8 }\n');
-    await assert.rejects(run(yaml, 'onnx', 'gan'), (e: Error) => e instanceof UnsupportedByOnnxEngine && /use engine: tfjs/.test(e.message));
+  test('restoration with the GAN phase (perceptual + WGAN-GP critic): the loss curve matches tfjs, and resumes across engines', async (t) => {
+    const yaml = restorationYaml('losses: { gan: 0.005, perceptual: 0.01, perceptual_layer: relu1_1, warmup: 1 }\ncritic: { ndf: 8 }\n');
+    const log = (out: string) => readFileSync(join(dir, out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>).filter((l) => l.loss !== undefined);
+    const ref = await run(yaml, 'tfjs', 'gan-tfjs');
+    const onnx = await run(yaml, 'onnx', 'gan-onnx');
+    const d = curveDiff(onnx, ref);
+    const first = curveDiff(onnx.slice(0, 2), ref.slice(0, 2));
+    t.diagnostic(`tfjs ${ref.map((v) => v.toFixed(6)).join(' ')}; onnx ${onnx.map((v) => v.toFixed(6)).join(' ')}; max rel diff ${d.toExponential(2)} (first GAN step ${first.toExponential(2)})`);
+    // Step 2, the first GAN step, runs on weights one Adam step from the start (equal to float32 noise): the heads
+    // agree closely; later steps carry Adam's amplified noise, as in the L1 curve, with the perceptual term (the
+    // largest) about as sensitive to it.
+    assert.ok(first < 1e-4, `first GAN step's loss differs by ${first}`);
+    assert.ok(d < 5e-3, `loss curves differ by ${d}`);
+    // Steps 2-4 are in the GAN phase on both engines: the terms and the critic's figures are logged. The generator's
+    // terms agree at every step; the critic runs the same tfjs code on both engines but its gradient penalty is
+    // chaotic in its input (leaky-ReLU kinks of a fresh critic flip with float32 noise in the fake batch: at step 2 a
+    // 5e-7 change of d_fake moves the penalty by ~1e-3 relative), so its figures are compared at the first GAN step.
+    const [a, b] = [log('gan-tfjs'), log('gan-onnx')];
+    const rel = (x: number, y: number) => Math.abs(x - y) / Math.max(Math.abs(x), 1e-6);
+    for (const s of [1, 2, 3]) {
+      for (const k of ['perceptual', 'gan', 'd_real', 'd_fake', 'gp', 'critic_loss']) {
+        assert.ok(Number.isFinite(a[s]![k]) && Number.isFinite(b[s]![k]), `step ${s + 1}: ${k} logged on both engines`);
+      }
+      for (const k of ['perceptual', 'gan']) assert.ok(rel(a[s]![k]!, b[s]![k]!) < 5e-2, `step ${s + 1}: ${k} tfjs ${a[s]![k]} vs onnx ${b[s]![k]}`);
+    }
+    for (const [k, tol] of [['perceptual', 1e-5], ['gan', 1e-5], ['d_real', 1e-5], ['d_fake', 1e-5], ['gp', 1e-2]] as const) {
+      assert.ok(rel(a[1]![k]!, b[1]![k]!) < tol, `first GAN step: ${k} tfjs ${a[1]![k]} vs onnx ${b[1]![k]}`);
+    }
+    assert.equal(a[0]!.perceptual, undefined, 'no GAN terms during the warm-up');
+    assert.equal(b[0]!.perceptual, undefined, 'no GAN terms during the warm-up');
+    // 3 steps on onnx (critic already trained one step), resumed on tfjs: the same curve.
+    await run(yaml, 'onnx', 'gan-mixed', 3);
+    const mixed = await run(yaml, 'tfjs', 'gan-mixed');
+    const dm = curveDiff(mixed, ref);
+    t.diagnostic(`onnx 3 steps + tfjs resume: max rel diff to tfjs ${dm.toExponential(2)}`);
+    assert.ok(dm < 5e-3, `resumed curve differs by ${dm}`);
   });
 });

@@ -225,20 +225,26 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
           return r.loss;
         }, [...stage.params.vars.values()]);
         adam.apply(stage.params.vars, gradsByName(stage.params.vars, grads), lrOf);
-        if (critic?.active(step + 1)) {
-          const d = tf.variableGrads(() => {
-            const r = critic.loss(b, step + 1);
-            for (const [k, t] of Object.entries(r.logs)) extra[k] = tf.keep(t);
-            return r.loss;
-          }, [...critic.params.vars.values()]);
-          const vars = criticVars();
-          criticAdam.apply(vars, gradsByName(vars, d.grads), () => critic.lr);
-          extra.critic_loss = tf.keep(d.value);
-        }
         logs = Object.fromEntries(Object.entries(extra).map(([k, t]) => [k, t.dataSync()[0]!]));
         for (const t of Object.values(extra)) t.dispose();
         return value.dataSync()[0]!;
       });
+      // The critic (WGAN-GP) learns from this step's output, after the generator's update, on tfjs (either engine).
+      if (critic?.active(step + 1)) {
+        tf.tidy(() => {
+          const criticLogs: Record<string, tf.Scalar> = {};
+          const d = tf.variableGrads(() => {
+            const r = critic.loss(b, step + 1);
+            for (const [k, t] of Object.entries(r.logs)) criticLogs[k] = tf.keep(t);
+            return r.loss;
+          }, [...critic.params.vars.values()]);
+          const vars = criticVars();
+          criticAdam.apply(vars, gradsByName(vars, d.grads), () => critic.lr);
+          criticLogs.critic_loss = d.value;
+          for (const [k, t] of Object.entries(criticLogs)) logs[k] = t.dataSync()[0]!;
+          for (const t of Object.values(criticLogs)) t.dispose();
+        });
+      }
       step++;
       const seconds = (performance.now() - t0) / 1000;
       if (!Number.isFinite(lossValue)) throw new Error(`training diverged at step ${step}: loss is ${lossValue} (lower the learning rate; the last checkpoint is intact)`);

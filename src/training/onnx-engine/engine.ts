@@ -1,7 +1,8 @@
 // Owns the ONNX engine's entry point for the training loop: one step's loss, logged scalars and parameter
-// gradients for a stage (teacher, student, restoration with L1), computed on ONNX Runtime; the loop applies the
-// same Adam to them as with the tfjs engine, so checkpoints are the same and a run resumes on either engine.
-// Stages or loss terms the engine does not cover are refused here with a message naming engine: tfjs.
+// gradients for a stage (teacher, student, restoration with its L1, perceptual and adversarial terms), computed on
+// ONNX Runtime; the loop applies the same Adam to them as with the tfjs engine (and updates restoration's critic on
+// tfjs), so checkpoints are the same and a run resumes on either engine. A stage the engine does not know is
+// refused here with a message naming engine: tfjs.
 
 import type { TrainConfig } from '../config.ts';
 import type { TrainingStage } from '../train-loop.ts';
@@ -15,11 +16,6 @@ export { UnsupportedByOnnxEngine, type StepEngine, type EngineStep } from './ste
 
 export function createOnnxEngine<B>(cfg: TrainConfig, stage: TrainingStage<B>): StepEngine<B> {
   if (stage instanceof ContrastiveStage) return new ContrastiveStep(cfg, stage) as unknown as StepEngine<B>;
-  if (stage instanceof RestorationStage) {
-    if (cfg.losses.perceptual > 0 || cfg.losses.gan > 0 || stage.critic) {
-      throw new UnsupportedByOnnxEngine('the ONNX engine trains the restoration stage with the L1 loss only (losses.perceptual and losses.gan are not ported yet)');
-    }
-    return new RestorationStep(cfg, stage) as unknown as StepEngine<B>;
-  }
+  if (stage instanceof RestorationStage) return new RestorationStep(cfg, stage) as unknown as StepEngine<B>;
   throw new UnsupportedByOnnxEngine(`the ONNX engine does not know the ${cfg.stage} stage's network`);
 }

@@ -1,7 +1,8 @@
 // Owns the teacher's loss head on the ONNX engine: the official triplet margin loss with the hardest negative (the
 // same definition as losses/contrastive.ts without distillation) and its gradient w.r.t. the two feature maps.
-// The two similarity matrices per batch item (image-2 descriptors against every image-1 descriptor, image-1
-// descriptors against image-2 descriptors) are one batched MatMul on ONNX Runtime; row minima, the routing of the
+// The similarity of image-2 descriptors against every image-1 descriptor is one batched MatMul on ONNX Runtime; the
+// other matrix (valid image-1 descriptors against image-2 descriptors) is its transpose at the valid columns, gathered
+// on the host instead of a second MatMul. Row minima (float32 as the tfjs loss forms them), the routing of the
 // gradient to the minimising columns (every tied column gets it, as tf.min's gradient) and the normalisation's
 // backward run on the host. tfjs needed ~0.7 s of the teacher's step for this head.
 
@@ -61,12 +62,28 @@ function normalizeBackward(u: Float32Array, norm: Float64Array, du: Float64Array
   return da;
 }
 
+/**
+ * Row minimum of the negatives' distances as the tfjs loss forms them in float32: 2 - 2 s, then + 10 where the
+ * column is within the safe radius (outside = 0). Writes each value into `vals` (for the routing to tied columns).
+ */
+function hardestNegative(sim: Float32Array, outside: Float32Array, vals: Float32Array): number {
+  const fround = Math.fround;
+  let min = Infinity;
+  for (let j = 0; j < sim.length; j++) {
+    const base = fround(2 - 2 * sim[j]!);
+    const v = outside[j] === 1 ? base : fround(base + 10 * (1 - outside[j]!));
+    vals[j] = v;
+    if (v < min) min = v;
+  }
+  return min;
+}
+
 export class TripletHead {
   private sessions = new Map<string, Promise<OrtGraph>>();
 
   constructor(private readonly threads: number) {}
 
-  /** S21 = A B^T and S12 = D A^T, batched: A, D [N, P, C], B [N, Q, C]. */
+  /** S21 = A B^T, batched: A [N, P, C], B [N, Q, C]. */
   private similarity(n: number, p: number, q: number, c: number): Promise<OrtGraph> {
     const key = `${n},${p},${q},${c}`;
     let s = this.sessions.get(key);
@@ -74,13 +91,9 @@ export class TripletHead {
       const m = new OnnxModel();
       m.addInput('a', [n, p, c]);
       m.addInput('b', [n, q, c]);
-      m.addInput('d', [n, p, c]);
       m.addNode({ op: 'Transpose', inputs: ['b'], outputs: ['bt'], attrs: { perm: [0, 2, 1] } });
-      m.addNode({ op: 'Transpose', inputs: ['a'], outputs: ['at'], attrs: { perm: [0, 2, 1] } });
       m.addNode({ op: 'MatMul', inputs: ['a', 'bt'], outputs: ['s21'] });
-      m.addNode({ op: 'MatMul', inputs: ['d', 'at'], outputs: ['s12'] });
       m.addOutput('s21', [n, p, q]);
-      m.addOutput('s12', [n, p, p]);
       s = OrtGraph.create(m.encode('triplet_similarity'), { threads: this.threads, spin: spinEnabled() });
       this.sessions.set(key, s);
     }
@@ -97,7 +110,6 @@ export class TripletHead {
     const items: { b: number; t: CorrespondenceTargets; u1: Float32Array; n1: Float64Array; raw2: Float32Array; d2: Float32Array; n2: Float64Array }[] = [];
     const a = new Float32Array(n * p * c);
     const bm = new Float32Array(n * q * c);
-    const d = new Float32Array(n * p * c);
     for (let b = 0; b < n; b++) {
       const t = correspondenceTargets(coords[b]!.data, coords[b]!.width, h1, w1, opts);
       if (t.ids.length < minCorr) continue;
@@ -114,16 +126,15 @@ export class TripletHead {
       const { u: d2, norm: n2 } = normalize(raw2, c);
       a.set(d2, b * p * c);
       bm.set(u1, b * q * c);
-      for (let i = 0; i < k; i++) d.set(u1.subarray(t.ids[i]! * c, (t.ids[i]! + 1) * c), (b * p + i) * c);
       items.push({ b, t, u1, n1, raw2, d2, n2 });
     }
     if (items.length === 0) throw new Error(`contrastive loss: no batch item has ${minCorr} or more ground-truth correspondences`);
     const session = await this.similarity(n, p, q, c);
     const r = await session.runRawTensors({
-      a: new ort.Tensor('float32', a, [n, p, c]), b: new ort.Tensor('float32', bm, [n, q, c]), d: new ort.Tensor('float32', d, [n, p, c]),
+      a: new ort.Tensor('float32', a, [n, p, c]), b: new ort.Tensor('float32', bm, [n, q, c]),
     });
     const s21 = r.s21!.data as Float32Array;
-    const s12 = r.s12!.data as Float32Array;
+    const s12 = new Float32Array(p * p);
 
     const vals1 = new Float32Array(q);
     const vals2 = new Float32Array(p);
@@ -135,6 +146,14 @@ export class TripletHead {
     for (const it of items) {
       const { b, t, u1, d2 } = it;
       const k = t.ids.length;
+      const ids = t.ids;
+      const outside1 = t.outsideRadius1;
+      // S12[i][j] = d1_ids[i] . d2_j = S21[j][ids[i]]: the image-1 rows against image-2 descriptors, gathered from S21.
+      for (let j = 0; j < k; j++) {
+        const row = s21.subarray((b * p + j) * q, (b * p + j + 1) * q);
+        for (let i = 0; i < k; i++) s12[i * k + j] = row[ids[i]!]!;
+      }
+      const outside2 = t.outsideRadius2;
       const cw = 1 / (k * items.length);
       const gu1 = new Float64Array(q * c);
       const gd2 = new Float64Array(k * c);
@@ -149,19 +168,11 @@ export class TripletHead {
         // Hardest negatives, float32 values as the tfjs loss forms them: 2 - 2 s, then + 10 (1 - outside) (each
         // store into the Float32Array rounds as tfjs's float32 ops do).
         const row1 = s21.subarray((b * p + i) * q, (b * p + i + 1) * q);
-        const row2 = s12.subarray((b * p + i) * p, (b * p + i) * p + k);
-        let neg1 = Infinity;
-        for (let j = 0; j < q; j++) {
-          vals1[j] = 2 - 2 * row1[j]!;
-          vals1[j] = vals1[j]! + 10 * (1 - t.outsideRadius1[i * q + j]!);
-          if (vals1[j]! < neg1) neg1 = vals1[j]!;
-        }
-        let neg2 = Infinity;
-        for (let j = 0; j < k; j++) {
-          vals2[j] = 2 - 2 * row2[j]!;
-          vals2[j] = vals2[j]! + 10 * (1 - t.outsideRadius2[i * k + j]!);
-          if (vals2[j]! < neg2) neg2 = vals2[j]!;
-        }
+        const row2 = s12.subarray(i * k, (i + 1) * k);
+        const out1 = outside1.subarray(i * q, (i + 1) * q);
+        const out2 = outside2.subarray(i * k, (i + 1) * k);
+        const neg1 = hardestNegative(row1, out1, vals1);
+        const neg2 = hardestNegative(row2, out2, vals2);
         const hardest = Math.min(neg1, neg2);
         const li = margin + pos - hardest;
         itemLoss += Math.max(li, 0);

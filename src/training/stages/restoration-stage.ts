@@ -227,11 +227,26 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
       relu1_1: level('relu1_1'),
     }, cfg).out;
     const gt = fromNCHW(b.gt);
-    const L = this.cfg.losses;
     const l1 = l1Loss(out, gt);
-    const logs: Record<string, tf.Scalar> = { l1 };
-    const terms: tf.Tensor[] = [tf.mul(L.l1, l1)];
-    // After the L1-only warm-up: perceptual and adversarial terms, as the official GAN schedule.
+    const extra = this.outputTerms(out, gt, step);
+    const terms: tf.Tensor[] = [tf.mul(this.cfg.losses.l1, l1), ...extra.terms];
+    return { loss: (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar, logs: { l1, ...extra.logs } };
+  }
+
+  /** Whether step `step` has loss terms beyond the L1 (the GAN phase: perceptual and adversarial, after the warm-up). */
+  hasOutputTerms(step: number): boolean {
+    return step > this.cfg.losses.warmup && (this.vgg !== undefined || this.critic !== undefined);
+  }
+
+  /**
+   * The loss terms on the generator output beyond the L1 (both engines: the ONNX engine calls it on its output to get
+   * their gradient w.r.t. the output): after `losses.warmup` steps, perceptual and adversarial terms as the official
+   * GAN schedule. Records `out` as the critic's fake batch.
+   */
+  outputTerms(out: tf.Tensor, gt: tf.Tensor, step: number): { terms: tf.Tensor[]; logs: Record<string, tf.Scalar> } {
+    const L = this.cfg.losses;
+    const logs: Record<string, tf.Scalar> = {};
+    const terms: tf.Tensor[] = [];
     if (step > L.warmup) {
       if (this.vgg) {
         logs.perceptual = perceptualLoss(new TfjsOps(this.vgg), out, gt, {
@@ -244,11 +259,15 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
         terms.push(logs.gan);
       }
     }
-    if (this.critic) {
-      this.lastFake?.dispose();
-      this.lastFake = tf.keep(tf.clone(out));
-    }
-    return { loss: (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar, logs };
+    this.recordFake(out);
+    return { terms, logs };
+  }
+
+  /** Keeps the generator output as the critic's next fake batch (when there is a critic). */
+  recordFake(out: tf.Tensor): void {
+    if (!this.critic) return;
+    this.lastFake?.dispose();
+    this.lastFake = tf.keep(tf.clone(out));
   }
 
   private bundle(): WeightMap {
