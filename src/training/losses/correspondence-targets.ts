@@ -13,25 +13,28 @@ export interface CorrespondenceOptions {
   readonly border?: number;
 }
 
-export interface CorrespondenceTargets {
-  /** Row-major indices in the h1 x w1 grid of the valid image-1 points. */
-  readonly ids: Int32Array;
-  /** Their positions in the image-2 feature map, (y, x) per point: round(pos2 / 2^steps), half to even. */
-  readonly fmapPos2: Int32Array;
+export interface CorrespondenceTargets extends ValidCorrespondences {
   /** [n, n] 1 where points i and j of image 2 are more than safeRadius apart (Chebyshev), else 0. */
   readonly outsideRadius2: Float32Array;
   /** [n, h1*w1] 1 where image-1 grid point j is more than safeRadius from valid point i, else 0. */
   readonly outsideRadius1: Float32Array;
 }
 
+/** The valid image-1 points and their image-2 feature positions (the targets without the safe-radius masks). */
+export interface ValidCorrespondences {
+  /** Row-major indices in the h1 x w1 grid of the valid image-1 points. */
+  readonly ids: Int32Array;
+  /** Their positions in the image-2 feature map, (y, x) per point: round(pos2 / 2^steps), half to even. */
+  readonly fmapPos2: Int32Array;
+}
+
 /**
  * @param coords [H, W, 3] (x', y', 1) float64: where each pixel of image 1 lands in image 2 (`transformed_coordinate`)
  * @param width  W of the image (coords row stride)
  */
-export function correspondenceTargets(coords: ArrayLike<number>, width: number, h1: number, w1: number, opts: CorrespondenceOptions = {}): CorrespondenceTargets {
+export function validCorrespondences(coords: ArrayLike<number>, width: number, h1: number, w1: number, opts: CorrespondenceOptions = {}): ValidCorrespondences {
   const steps = opts.scalingSteps ?? 2;
   const scale = 2 ** steps;
-  const safe = opts.safeRadius ?? 4;
   const border = opts.border ?? 10;
   const maxH = scale * h1;
   const maxW = scale * w1;
@@ -51,6 +54,13 @@ export function correspondenceTargets(coords: ArrayLike<number>, width: number, 
       }
     }
   }
+  return { ids: Int32Array.from(ids), fmapPos2: Int32Array.from(pos) };
+}
+
+/** Valid points (`validCorrespondences`) and the safe-radius masks of both negative sets. */
+export function correspondenceTargets(coords: ArrayLike<number>, width: number, h1: number, w1: number, opts: CorrespondenceOptions = {}): CorrespondenceTargets {
+  const safe = opts.safeRadius ?? 4;
+  const { ids, fmapPos2: pos } = validCorrespondences(coords, width, h1, w1, opts);
   const n = ids.length;
   const outsideRadius2 = new Float32Array(n * n);
   const outsideRadius1 = new Float32Array(n * h1 * w1);
@@ -69,5 +79,5 @@ export function correspondenceTargets(coords: ArrayLike<number>, width: number, 
       }
     }
   }
-  return { ids: Int32Array.from(ids), fmapPos2: Int32Array.from(pos), outsideRadius2, outsideRadius1 };
+  return { ids, fmapPos2: pos, outsideRadius2, outsideRadius1 };
 }

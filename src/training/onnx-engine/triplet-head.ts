@@ -11,7 +11,7 @@ import { OnnxModel } from '../../graph/onnx-model.ts';
 import { OrtGraph } from '../../graph/ort-session.ts';
 import { spinEnabled } from './step-engine.ts';
 import type { Float32Tensor } from '../../tensor/host-tensor.ts';
-import { correspondenceTargets, type CorrespondenceOptions, type CorrespondenceTargets } from '../losses/correspondence-targets.ts';
+import { validCorrespondences, type CorrespondenceOptions, type ValidCorrespondences } from '../losses/correspondence-targets.ts';
 
 export interface TripletOptions extends CorrespondenceOptions {
   readonly margin?: number;
@@ -63,15 +63,32 @@ function normalizeBackward(u: Float32Array, norm: Float64Array, du: Float64Array
 }
 
 /**
- * Row minimum of the negatives' distances as the tfjs loss forms them in float32: 2 - 2 s, then + 10 where the
- * column is within the safe radius (outside = 0). Writes each value into `vals` (for the routing to tied columns).
+ * Row minima of the negatives' distances as the tfjs loss forms them in float32: 2 - 2 s, then + 10 where the
+ * column is within the safe radius (Chebyshev, in feature cells) of the row's point. The masks are tested inline
+ * instead of being materialised (`correspondenceTargets`' outsideRadius arrays). Each writes every value into `vals`
+ * (for the routing to tied columns) and returns the minimum.
  */
-function hardestNegative(sim: Float32Array, outside: Float32Array, vals: Float32Array): number {
+function hardestOnGrid(sim: Float32Array, h: number, w: number, cy: number, cx: number, safe: number, vals: Float32Array): number {
   const fround = Math.fround;
   let min = Infinity;
-  for (let j = 0; j < sim.length; j++) {
+  for (let y = 0; y < h; y++) {
+    const rowNear = Math.abs(y - cy) <= safe;
+    for (let x = 0, j = y * w; x < w; x++, j++) {
+      const base = fround(2 - 2 * sim[j]!);
+      const v = rowNear && Math.abs(x - cx) <= safe ? fround(base + 10) : base;
+      vals[j] = v;
+      if (v < min) min = v;
+    }
+  }
+  return min;
+}
+
+function hardestAtPoints(sim: Float32Array, pos: Int32Array, k: number, cy: number, cx: number, safe: number, vals: Float32Array): number {
+  const fround = Math.fround;
+  let min = Infinity;
+  for (let j = 0; j < k; j++) {
     const base = fround(2 - 2 * sim[j]!);
-    const v = outside[j] === 1 ? base : fround(base + 10 * (1 - outside[j]!));
+    const v = Math.abs(pos[2 * j]! - cy) <= safe && Math.abs(pos[2 * j + 1]! - cx) <= safe ? fround(base + 10) : base;
     vals[j] = v;
     if (v < min) min = v;
   }
@@ -105,13 +122,14 @@ export class TripletHead {
     const [, , h2, w2] = feat2.shape as [number, number, number, number];
     const margin = opts.margin ?? 1;
     const minCorr = opts.minCorrespondences ?? 128;
+    const safe = opts.safeRadius ?? 4;
     const q = h1 * w1;
     const p = q; // at most every image-1 grid point is valid
-    const items: { b: number; t: CorrespondenceTargets; u1: Float32Array; n1: Float64Array; raw2: Float32Array; d2: Float32Array; n2: Float64Array }[] = [];
+    const items: { b: number; t: ValidCorrespondences; u1: Float32Array; n1: Float64Array; raw2: Float32Array; d2: Float32Array; n2: Float64Array }[] = [];
     const a = new Float32Array(n * p * c);
     const bm = new Float32Array(n * q * c);
     for (let b = 0; b < n; b++) {
-      const t = correspondenceTargets(coords[b]!.data, coords[b]!.width, h1, w1, opts);
+      const t = validCorrespondences(coords[b]!.data, coords[b]!.width, h1, w1, opts);
       if (t.ids.length < minCorr) continue;
       const k = t.ids.length;
       const { u: u1, norm: n1 } = normalize(rowsOf(feat1, b), c);
@@ -147,13 +165,12 @@ export class TripletHead {
       const { b, t, u1, d2 } = it;
       const k = t.ids.length;
       const ids = t.ids;
-      const outside1 = t.outsideRadius1;
       // S12[i][j] = d1_ids[i] . d2_j = S21[j][ids[i]]: the image-1 rows against image-2 descriptors, gathered from S21.
       for (let j = 0; j < k; j++) {
         const row = s21.subarray((b * p + j) * q, (b * p + j + 1) * q);
         for (let i = 0; i < k; i++) s12[i * k + j] = row[ids[i]!]!;
       }
-      const outside2 = t.outsideRadius2;
+      const pos2 = t.fmapPos2;
       const cw = 1 / (k * items.length);
       const gu1 = new Float64Array(q * c);
       const gd2 = new Float64Array(k * c);
@@ -165,14 +182,11 @@ export class TripletHead {
         let dot = 0;
         for (let ch = 0; ch < c; ch++) dot += u1[d1Row + ch]! * d2[i * c + ch]!;
         const pos = 2 - 2 * dot;
-        // Hardest negatives, float32 values as the tfjs loss forms them: 2 - 2 s, then + 10 (1 - outside) (each
-        // store into the Float32Array rounds as tfjs's float32 ops do).
+        // Hardest negatives, float32 values as the tfjs loss forms them: 2 - 2 s, then + 10 inside the safe radius.
         const row1 = s21.subarray((b * p + i) * q, (b * p + i + 1) * q);
         const row2 = s12.subarray(i * k, (i + 1) * k);
-        const out1 = outside1.subarray(i * q, (i + 1) * q);
-        const out2 = outside2.subarray(i * k, (i + 1) * k);
-        const neg1 = hardestNegative(row1, out1, vals1);
-        const neg2 = hardestNegative(row2, out2, vals2);
+        const neg1 = hardestOnGrid(row1, h1, w1, Math.floor(t.ids[i]! / w1), t.ids[i]! % w1, safe, vals1);
+        const neg2 = hardestAtPoints(row2, pos2, k, pos2[2 * i]!, pos2[2 * i + 1]!, safe, vals2);
         const hardest = Math.min(neg1, neg2);
         const li = margin + pos - hardest;
         itemLoss += Math.max(li, 0);
