@@ -9,8 +9,11 @@
 // that --rounds times (default 1) alternating engines, so a machine whose load drifts (other jobs on the cores)
 // weighs on both alike; medians are over all rounds' timed steps. The stage's entry has one result per engine,
 // the CPU seconds per step (process.cpuUsage: user + system of every thread) and the ratios of each engine to tfjs.
+// Each run's first --warmup steps (default 3) are not timed, on either engine: they create the ONNX sessions per
+// shape, start the batch worker (which loads the photos and its frozen networks while the first steps compute) and
+// warm the JIT; a training run's thousands of steps go at the steady rate that follows.
 // Usage: npx tsx bench/train.ts [--steps N (timed steps per stage and round, default 4)] [--rounds R]
-//        [--stages teacher,student,restoration] [--engines tfjs,onnx]
+//        [--warmup W] [--stages teacher,student,restoration] [--engines tfjs,onnx]
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -35,6 +38,8 @@ const timedSteps = Number(flag('--steps') ?? 4);
 const stages = (flag('--stages') ?? 'teacher,student,restoration').split(',') as TrainStage[];
 const engines = (flag('--engines') ?? 'tfjs,onnx').split(',') as TrainEngine[];
 const rounds = Number(flag('--rounds') ?? 1);
+const warmup = Number(flag('--warmup') ?? 3);
+if (!(Number.isInteger(warmup) && warmup >= 1)) throw new Error(`--warmup must be an integer >= 1, got ${flag('--warmup')}`);
 const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..');
 const sharedTrain = resolve(repoRoot, '..', 'shared', 'data', 'train');
 
@@ -60,7 +65,7 @@ async function generatedPhotos(dir: string): Promise<string> {
 function benchConfig(stage: TrainStage, data: string): TrainConfig {
   const file = join(repoRoot, 'configs', stage === 'restoration' ? 'cpu-restoration.yaml' : 'cpu-teacher.yaml');
   let text = readFileSync(file, 'utf8')
-    .replace(/^steps: .*$/m, `steps: ${timedSteps + 1}`)
+    .replace(/^steps: .*$/m, `steps: ${timedSteps + warmup}`)
     .replace(/^checkpoint_every: .*$/m, 'checkpoint_every: 100000')
     .replace(/^validate_every: .*$/m, 'validate_every: 100000')
     .replace(/^(\s*train:) .*$/m, `$1 [${JSON.stringify(data)}]`);
@@ -138,21 +143,21 @@ async function runStage(stage: TrainStage, engine: TrainEngine, data: string, ac
         onStep: (i) => {
           const c = process.cpuUsage(cpu);
           cpu = process.cpuUsage();
-          if (i.step > 1) { acc.stepSeconds.push(i.secondsPerStep); acc.cpuSeconds.push((c.user + c.system) / 1e6); }
+          if (i.step > warmup) { acc.stepSeconds.push(i.secondsPerStep); acc.cpuSeconds.push((c.user + c.system) / 1e6); }
         },
       },
     });
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-  acc.prepareSeconds.push(...prepareSeconds.slice(1));
+  acc.prepareSeconds.push(...prepareSeconds.slice(warmup));
   acc.firstBatch ??= firstBatch;
 }
 
 function summarize(stage: TrainStage, engine: TrainEngine, data: string, plainConv: number, acc: Samples) {
   const cfg = benchConfig(stage, data);
   const { stepSeconds } = acc;
-  // Step 1 runs the batch prepared before the loop (and warms kernels up); later steps prepare their own batch.
+  // Warm-up steps are not timed (see the header); later steps prepare their own batch (tfjs) or get it from the worker.
   const step = median(stepSeconds);
   const prepare = median(acc.prepareSeconds);
   // engine: onnx prepares batches in a worker thread (src/training/onnx-engine/batch-worker.ts), overlapping the
@@ -163,7 +168,7 @@ function summarize(stage: TrainStage, engine: TrainEngine, data: string, plainCo
   const gflops = (3 * flops.trainable + flops.frozen) / compute / 1e9;
   return {
     stage, engine, ...(engine === 'onnx' ? { threads: engineThreads() } : {}), config: stage === 'restoration' ? 'configs/cpu-restoration.yaml' : `configs/cpu-teacher.yaml${stage === 'student' ? ' as student, frozen seeded:1 teacher' : ''}`,
-    batch: cfg.batch, timed_steps: stepSeconds.length,
+    batch: cfg.batch, warmup_steps_per_run: warmup, timed_steps: stepSeconds.length,
     samples_per_second: round(cfg.batch / step),
     cpu_seconds_per_step: round(median(acc.cpuSeconds)),
     seconds: { step: round(step), ...(inWorker ? { prepare: 'in the batch worker, overlapped' } : { prepare: round(prepare) }), forward_backward_adam: round(compute) },

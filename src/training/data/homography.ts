@@ -221,13 +221,17 @@ export function contrasSample(img: RgbImage, draws: PairDraws, opts: PairOptions
   const geo = pairGeometry(draws, opts);
   const src: HwcImage = { width: w, height: h, channels: 3, data: Float32Array.from(img.data, (v) => v / 255) };
   const warped = warpPerspective(src, geo.H, w, h);
-  const truncated = rgbImage(w, h, Uint8Array.from(warped.data, (v) => Math.trunc(Math.fround(v * 255))));
+  // The degraded views are computed when first read (a teacher batch reads neither, a student batch one).
+  let inUp: Float32Tensor | undefined;
+  let refUp: Float32Tensor | undefined;
   return {
     ...geo,
     imgIn: hwcToNCHW(src),
-    imgInUp: u8ToNCHW(bicubicDownUp(img)),
+    get imgInUp() { return (inUp ??= u8ToNCHW(bicubicDownUp(img))); },
     imgRef: hwcToNCHW(warped),
-    imgRefUp: u8ToNCHW(bicubicDownUp(truncated)),
+    get imgRefUp() {
+      return (refUp ??= u8ToNCHW(bicubicDownUp(rgbImage(w, h, Uint8Array.from(warped.data, (v) => Math.trunc(Math.fround(v * 255)))))));
+    },
     transformedCoordinate: transformedCoordinates(geo.Hinv, w, h),
   };
 }

@@ -1,7 +1,8 @@
 // Owns the adjoint of each recorded graph op (the deformable im2col is a host op: deform-im2col.ts) as ONNX nodes of the
 // backward graph: given the tape entry and the gradient dY of its output, the gradients of the inputs that need
 // one. Forward values are read through `saved` (which routes them from the forward graph). Rules:
-//   conv2d      dX = ConvTranspose(dY, W); dW one MatMul per kernel tap (dY against the shifted input window);
+//   conv2d      dX = Conv(dY, W flipped, channels swapped) at stride 1, else ConvTranspose(dY, W); dW one MatMul per
+//               kernel tap (dY against the shifted input window);
 //               db = sum dY
 //   relu        dY where y > 0 (tfjs's step(x): 0 at x = 0); leakyRelu: dY where y > 0, else slope * dY
 //   sigmoid     dY y (1 - y)
@@ -57,7 +58,16 @@ export function backwardRule(b: GraphBuilder, e: TapeEntry, dY: Sym, saved: Save
       const [, , oh, ow] = e.y.shape as [number, number, number, number];
       const p = e.opts.pad;
       const s = e.opts.stride ?? 1;
-      if (need(e.x)) {
+      if (need(e.x) && s === 1 && p <= kh - 1 && p <= kw - 1) {
+        // Stride 1: the adjoint is a plain convolution of dY with the kernel flipped in space and its in/out
+        // channels swapped, padded by k - 1 - p (ONNX Runtime's Conv is 2-3x faster here than its ConvTranspose).
+        let wf: Sym = kh === 1 && kw === 1 ? b.transpose(saved(e.w), [1, 0, 2, 3]) : b.node('Slice', [
+          b.transpose(saved(e.w), [1, 0, 2, 3]), b.ints([kh - 1, kw - 1]), b.ints([-kh - 1, -kw - 1]), b.ints([2, 3]), b.ints([-1, -1]),
+        ], [c, o, kh, kw]);
+        if (kh === 1 && kw === 1) wf = b.reshape(wf, [c, o, 1, 1]);
+        const [ph, pw] = [kh - 1 - p, kw - 1 - p];
+        out.push([e.x, b.node('Conv', [dY, wf], e.x.shape, { kernel_shape: [kh, kw], pads: [ph, pw, ph, pw] })]);
+      } else if (need(e.x)) {
         const outPad = [h - ((oh - 1) * s - 2 * p + kh), w - ((ow - 1) * s - 2 * p + kw)];
         out.push([e.x, b.node('ConvTranspose', [dY, saved(e.w)], e.x.shape, {
           kernel_shape: [kh, kw], pads: [p, p, p, p], strides: [s, s], ...(outPad.some((v) => v !== 0) ? { output_padding: outPad } : {}),

@@ -21,7 +21,8 @@ function buffers(x: unknown, out: Set<ArrayBuffer> = new Set()): ArrayBuffer[] {
 }
 
 try {
-  const stage = cfg.stage === 'restoration' ? await RestorationStage.create(cfg, undefined) : await ContrastiveStage.create(cfg, undefined);
+  // One ONNX Runtime thread for the frozen half (no pool thread spinning on the step's core).
+  const stage = cfg.stage === 'restoration' ? await RestorationStage.create(cfg, undefined, { frozenThreads: 1 }) : await ContrastiveStage.create(cfg, undefined);
   const prepare = (step: number) => (stage as { prepare(step: number): Promise<unknown> }).prepare(step);
   port.on('message', (m: { step?: number; close?: boolean }) => {
     if (m.close) {

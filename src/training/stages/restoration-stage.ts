@@ -170,19 +170,23 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     return { variant: 'custom', restoration: cfg.model.restoration, vggInput: 'imagenet', matchReference: cfg.model.matchReference ?? 'sharp' };
   }
 
-  static async create(cfg: TrainConfig, resume: WeightSource | undefined): Promise<RestorationStage> {
+  /**
+   * `frozenThreads`: ONNX Runtime threads of the frozen half (features, matching) that `prepare` runs; default all
+   * cores. The ONNX engine's batch worker passes 1: the other core is the step's.
+   */
+  static async create(cfg: TrainConfig, resume: WeightSource | undefined, opts: { frozenThreads?: number } = {}): Promise<RestorationStage> {
     const split = await restorationImages(cfg);
     const frozen = await frozenStart(cfg);
     const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
     const source: WeightSource = (name, shape) => resume?.(name) ?? warmStartWeight(from, { widen: cfg.init.widen ?? {}, reseed: cfg.init.reseed ?? [] }, name, shape);
     const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
-    const features = new RefSRModel(WeightMap.fromTensors(frozen), RestorationStage.info(cfg), cfg.init.extractor!);
+    const features = new RefSRModel(WeightMap.fromTensors(frozen), RestorationStage.info(cfg), cfg.init.extractor!, { threads: opts.frozenThreads });
     return new RestorationStage(cfg, params, frozen, features, split.train, split.val, resume, await pairSources(cfg));
   }
 
   private async inputsOf(s: RestorationSample) {
     const { inFeat, refFeat } = await correspondenceFeatures(this.features, s.up, s.ref);
-    const flow = flowFromIndex(await matchRows(inFeat, refFeat.contras));
+    const flow = flowFromIndex(await matchRows(inFeat, refFeat.contras, { threads: this.features.threads }));
     return tileInputs(toNCHW(s.lr), refFeat, flow, 0, 0, s.lr.height, s.lr.width);
   }
 
