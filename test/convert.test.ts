@@ -33,8 +33,8 @@ test('parameter counts: full 8,865,547 and light 4,825,395 (the paper\'s 8.9M an
   assert.equal(parameterCount(full, restorationOnly) - parameterCount(light, restorationOnly), 8 * resBlock + 12 * resBlock + aggregation + 256 * 64 * 9);
 });
 
-test('the bundled model\'s parameter counts are the README\'s: restoration 475,851, extractor 2 x 35,152', async () => {
-  const f = await readSafetensors(join(repoRoot, 'models', 'default.safetensors'));
+test('the v1 bundled model\'s parameter counts are the README\'s: restoration 475,851, extractor 2 x 35,152', async () => {
+  const f = await readSafetensors(join(repoRoot, 'models', 'v1.safetensors'));
   const count = (keep: (k: string) => boolean) => [...f.tensors].filter(([k]) => keep(k)).reduce((n, [, t]) => n + t.shape.reduce((a, b) => a * b, 1), 0);
   assert.equal(count(restorationOnly), 475_851);
   for (const b of [1, 2]) {

@@ -161,6 +161,35 @@ test('matching view: a degraded-view model matches against bicubic /4 x4 of the 
   }
 });
 
+test('a bundle\'s own "reference looks unrelated" threshold (refsr.unrelated_score) is read, checked and used', async () => {
+  const { describeBundle } = await import('../src/models/model-bundle.ts');
+  const { WeightMap } = await import('../src/weights/weight-map.ts');
+  const { tinyWeights } = await import('./support/tiny-model.ts');
+  const { RefSRModel } = await import('../src/pipeline/refsr-model.ts');
+  const { upscale } = await import('../src/pipeline/upscale.ts');
+  const w = tinyWeights();
+  const tensors = new Map(w.keys().map((k) => [k, w.get(k)!] as const));
+  const withScore = (v: string) => WeightMap.fromTensors(tensors, { ...w.metadata, 'refsr.unrelated_score': v });
+  assert.equal(describeBundle(w, 'tiny').unrelatedScore, undefined, 'absent: the default threshold');
+  for (const bad of ['high', '1.5', 'NaN']) {
+    assert.throws(() => describeBundle(withScore(bad), 'odd.safetensors'), new RegExp(`odd\\.safetensors: metadata refsr\\.unrelated_score must be a score in \\(-1, 1\\], got "${bad}"`));
+  }
+  // A threshold of 0.99 flags any reference of the tiny model; -0.99 none; the caller's option still wins.
+  const lr = texture(16, 14, 21);
+  const ref = texture(40, 32, 22);
+  for (const [v, opt, warned] of [['0.99', undefined, true], ['-0.99', undefined, false], ['0.99', -0.99, false]] as const) {
+    const weights = withScore(v);
+    const model = new RefSRModel(weights, describeBundle(weights, 'tiny'), 'tiny', { threads: 1 });
+    try {
+      const r = await upscale(model, lr, [{ image: ref, name: 'ref.png' }], { unrelatedScore: opt });
+      assert.equal(r.warnings.length, warned ? 1 : 0, `threshold ${v}, option ${opt}: ${r.warnings.join('; ')}`);
+      if (warned) assert.match(r.warnings[0]!, /below 0\.99\)/);
+    } finally {
+      await model.release();
+    }
+  }
+});
+
 test('auto matching switches to the fast mode above the pair limit, and says so', async () => {
   const model = tinyModel();
   try {

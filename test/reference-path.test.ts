@@ -17,12 +17,12 @@ import { psnrY } from '../src/metrics/index.ts';
 
 const skip = prerequisite(existsSync(join(dataDir, 'train')), `../shared/data/train not found in ${dataDir}; the bundled model's reference-gain test skipped`);
 
-test('bundled model: its own reference beats a shuffled one on the held-out synthetic pairs (README figures)', { skip }, async () => {
+test('bundled model v1: its own reference beats a shuffled one on the held-out synthetic pairs (README figures)', { skip }, async () => {
   const cfg = await readTrainConfig(join(repoRoot, 'configs', 'cpu-restoration-degraded.yaml'));
   const { val } = await restorationImages(cfg);
   const samples = validationSamples(cfg, val, 32);
   assert.equal(samples.length, 32);
-  const model = await RefSRModel.load(join(repoRoot, 'models', 'default.safetensors'), { threads: 2 });
+  const model = await RefSRModel.load(join(repoRoot, 'models', 'v1.safetensors'), { threads: 2 });
   let own = 0;
   let shuffled = 0;
   let better = 0;

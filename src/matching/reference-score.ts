@@ -6,7 +6,10 @@
 
 import type { MatchIndex } from './pre-offset.ts';
 
-/** Below this mean best-match correlation a reference is reported as looking unrelated (bundled model). */
+/**
+ * Below this mean best-match correlation a reference is reported as looking unrelated, for a model whose bundle
+ * does not carry its own threshold (`refsr.unrelated_score`; measured for v1's untrained matcher).
+ */
 export const UNRELATED_REFERENCE_SCORE = 0.85;
 
 /** Mean best-match correlation over the input's patch positions (NaN when the matcher kept no scores). */

@@ -28,6 +28,11 @@ export interface BundleInfo {
   readonly vggInput: VggInputNorm;
   /** The view of the reference the matcher sees (see matching/reference-view.ts); official models: `sharp`. */
   readonly matchReference: MatchReference;
+  /**
+   * Mean best-match score below which this model's matcher reports a reference as looking unrelated
+   * (`refsr.unrelated_score`, measured per model with bench/reference-score.ts); absent: the default threshold.
+   */
+  readonly unrelatedScore?: number;
 }
 
 export const METADATA_KEYS = {
@@ -41,6 +46,8 @@ export const METADATA_KEYS = {
   references: 'refsr.references',
   /** The MRefSR network's configuration (JSON MRefConfig: ngf, blocks, groups, refWidths). */
   mrefConfig: 'refsr.mref_config',
+  /** This model's "reference looks unrelated" threshold on the mean best-match score (a number as text). */
+  unrelatedScore: 'refsr.unrelated_score',
 } as const;
 
 /** `refsr.architecture` of a bundle holding MRefSR's multi-reference restoration network. */
@@ -76,7 +83,15 @@ export function describeBundle(weights: WeightMap, source: string): BundleInfo {
   for (const probe of ['feature_extraction_image1.model.conv1_1.weight', 'content_extractor.conv_first.weight', `${VGG_PREFIX}conv1_1.weight`]) {
     if (!weights.has(probe)) throw new ModelFileError(`${source}: not a refsr model bundle (missing "${probe}"); import official checkpoints with \`refsr convert\``);
   }
-  return { variant, restoration, vggInput, matchReference };
+  return { variant, restoration, vggInput, matchReference, ...unrelatedScoreOf(md, source) };
+}
+
+function unrelatedScoreOf(md: Record<string, string>, source: string): { unrelatedScore?: number } {
+  const text = md[METADATA_KEYS.unrelatedScore];
+  if (text === undefined) return {};
+  const v = Number(text);
+  if (!(Number.isFinite(v) && v > -1 && v <= 1)) throw new ModelFileError(`${source}: metadata ${METADATA_KEYS.unrelatedScore} must be a score in (-1, 1], got "${text}"`);
+  return { unrelatedScore: v };
 }
 
 /** An MRefSR bundle (models/import-mref.ts): its network config from the metadata, checked against the weights. */

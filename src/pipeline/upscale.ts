@@ -23,7 +23,7 @@ export interface UpscaleOptions extends SuperResolveOptions {
   readonly maxInputPixels?: number;
   /** How errors and notes name the input (its file name; default "input"). */
   readonly inputName?: string;
-  /** Mean best-match correlation below which a reference is reported as unrelated (default UNRELATED_REFERENCE_SCORE). */
+  /** Mean best-match correlation below which a reference is reported as unrelated (default: the model's own, else UNRELATED_REFERENCE_SCORE). */
   readonly unrelatedScore?: number;
 }
 
@@ -78,7 +78,7 @@ export async function upscale(model: RefSRModel, lr: RgbImage, refs: readonly { 
   checkUpscaleInput(lr, opts);
   const up = pilResizeBicubic(lr, lr.width * 4, lr.height * 4);
   const fastNote = 'large input x reference: used the fast coarse-to-fine matching (the matching option set to exact forces the full search)';
-  const threshold = opts.unrelatedScore ?? UNRELATED_REFERENCE_SCORE;
+  const threshold = opts.unrelatedScore ?? model.info.unrelatedScore ?? UNRELATED_REFERENCE_SCORE;
   if (model.info.mref) {
     const prepared = prepareReferences(refs, opts.refMaxPixels ?? DEFAULT_REF_MAX_PIXELS);
     const r = await superResolveMulti(model, lr, up, prepared.images, opts);
