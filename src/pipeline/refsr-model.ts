@@ -101,12 +101,15 @@ export class RefSRModel {
   }
 
   /**
-   * Features for reference retrieval (pipeline/reference-retrieval.ts): the contrastive branch 2 (the reference side
-   * of the matching) of a small view [1, 3, S, S] -> [1, C, S/4, S/4].
+   * Features for reference retrieval (pipeline/reference-retrieval.ts): conv3_1 (before its ReLU) of the reference
+   * encoder (`vgg.*`) on a small view [1, 3, S, S] -> [1, C, S/4, S/4]. For models whose encoder is ImageNet VGG19
+   * this is the same function as the VGG-start contrastive branch (precision@3 0.852 on the multi-view album, against
+   * 0.778 with the default model's trained student branch, bench/retrieval.ts); for v1, whose encoder is its
+   * contrastive branch 2, it is that branch.
    */
   async sceneFeatures(img: Float32Tensor): Promise<Float32Tensor> {
     const widths = this.info.restoration.trunkWidths;
-    const o = await this.run(`scene:${img.shape}`, (ops) => ops.output(contrasBranch(ops, 2, ops.input('img', img.shape), widths), 'feat'), { img });
+    const o = await this.run(`scene:${img.shape}`, (ops) => ops.output(vgg19Features(ops, VGG_PREFIX, ops.input('img', img.shape), this.info.vggInput, widths).conv3_1, 'feat'), { img });
     return o.feat!;
   }
 
