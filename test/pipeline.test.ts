@@ -2,7 +2,8 @@
 // tiled result has no seams, references of any size and several references work, and bad sizes are refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tinyModel } from './support/tiny-model.ts';
+import { tinyModel, tinyWeights, tinyWeightsWith, modelOf } from './support/tiny-model.ts';
+import { describeBundle } from '../src/models/model-bundle.ts';
 import { tileInputs, restoreTiled } from '../src/pipeline/restore-tiled.ts';
 import { tileLayout } from '../src/pipeline/tiles.ts';
 import { upscale, UpscaleInputError } from '../src/pipeline/upscale.ts';
@@ -127,22 +128,15 @@ test('matching view: a degraded-view model matches against bicubic /4 x4 of the 
   const { matchingView } = await import('../src/matching/reference-view.ts');
   const { pilResizeBicubic } = await import('../src/image/pil-bicubic.ts');
   const { correspondenceFeatures } = await import('../src/pipeline/super-resolve.ts');
-  const { describeBundle } = await import('../src/models/model-bundle.ts');
-  const { WeightMap } = await import('../src/weights/weight-map.ts');
-  const { tinyWeights } = await import('./support/tiny-model.ts');
-  const { RefSRModel } = await import('../src/pipeline/refsr-model.ts');
   const ref = texture(44, 36, 12);
   assert.equal(matchingView(ref, 'sharp'), ref);
   const view = matchingView(ref, 'degraded');
   assert.deepEqual(view, pilResizeBicubic(pilResizeBicubic(ref, 11, 9), 44, 36));
 
-  const w = tinyWeights();
-  const tensors = new Map(w.keys().map((k) => [k, w.get(k)!] as const));
-  const degraded = WeightMap.fromTensors(tensors, { ...w.metadata, 'refsr.match_reference': 'degraded' });
-  assert.equal(describeBundle(w, 'tiny').matchReference, 'sharp', 'official behaviour by default');
-  assert.throws(() => describeBundle(WeightMap.fromTensors(tensors, { ...w.metadata, 'refsr.match_reference': 'blurry' }), 'odd.safetensors'), /odd\.safetensors: unknown refsr\.match_reference "blurry"/);
+  assert.equal(describeBundle(tinyWeights(), 'tiny').matchReference, 'sharp', 'official behaviour by default');
+  assert.throws(() => describeBundle(tinyWeightsWith({ 'refsr.match_reference': 'blurry' }), 'odd.safetensors'), /odd\.safetensors: unknown refsr\.match_reference "blurry"/);
   const sharpModel = tinyModel();
-  const degModel = new RefSRModel(degraded, describeBundle(degraded, 'tiny-degraded'), 'tiny-degraded', { threads: 2 });
+  const degModel = modelOf(tinyWeightsWith({ 'refsr.match_reference': 'degraded' }), 'tiny-degraded');
   try {
     const up = texture(32, 28, 13);
     const s = await correspondenceFeatures(sharpModel, up, ref);
@@ -162,15 +156,8 @@ test('matching view: a degraded-view model matches against bicubic /4 x4 of the 
 });
 
 test('a bundle\'s own "reference looks unrelated" threshold (refsr.unrelated_score) is read, checked and used', async () => {
-  const { describeBundle } = await import('../src/models/model-bundle.ts');
-  const { WeightMap } = await import('../src/weights/weight-map.ts');
-  const { tinyWeights } = await import('./support/tiny-model.ts');
-  const { RefSRModel } = await import('../src/pipeline/refsr-model.ts');
-  const { upscale } = await import('../src/pipeline/upscale.ts');
-  const w = tinyWeights();
-  const tensors = new Map(w.keys().map((k) => [k, w.get(k)!] as const));
-  const withScore = (v: string) => WeightMap.fromTensors(tensors, { ...w.metadata, 'refsr.unrelated_score': v });
-  assert.equal(describeBundle(w, 'tiny').unrelatedScore, undefined, 'absent: the default threshold');
+  const withScore = (v: string) => tinyWeightsWith({ 'refsr.unrelated_score': v });
+  assert.equal(describeBundle(tinyWeights(), 'tiny').unrelatedScore, undefined, 'absent: the default threshold');
   for (const bad of ['high', '1.5', 'NaN']) {
     assert.throws(() => describeBundle(withScore(bad), 'odd.safetensors'), new RegExp(`odd\\.safetensors: metadata refsr\\.unrelated_score must be a score in \\(-1, 1\\], got "${bad}"`));
   }
@@ -178,8 +165,7 @@ test('a bundle\'s own "reference looks unrelated" threshold (refsr.unrelated_sco
   const lr = texture(16, 14, 21);
   const ref = texture(40, 32, 22);
   for (const [v, opt, warned] of [['0.99', undefined, true], ['-0.99', undefined, false], ['0.99', -0.99, false]] as const) {
-    const weights = withScore(v);
-    const model = new RefSRModel(weights, describeBundle(weights, 'tiny'), 'tiny', { threads: 1 });
+    const model = modelOf(withScore(v), 'tiny', 1);
     try {
       const r = await upscale(model, lr, [{ image: ref, name: 'ref.png' }], { unrelatedScore: opt });
       assert.equal(r.warnings.length, warned ? 1 : 0, `threshold ${v}, option ${opt}: ${r.warnings.join('; ')}`);

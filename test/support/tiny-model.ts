@@ -29,6 +29,17 @@ export function tinyWeights(seed = 7, config = TINY_CONFIG): WeightMap {
   });
 }
 
+/** The tiny bundle with extra `__metadata__` entries (e.g. `refsr.match_reference`), same tensors. */
+export function tinyWeightsWith(metadata: Record<string, string>, seed = 7, config = TINY_CONFIG): WeightMap {
+  const w = tinyWeights(seed, config);
+  return WeightMap.fromTensors(new Map(w.keys().map((k) => [k, w.get(k)!] as const)), { ...w.metadata, ...metadata });
+}
+
+/** A RefSRModel over the given bundle weights, described as `name`. */
+export function modelOf(w: WeightMap, name: string, threads = 2): RefSRModel {
+  return new RefSRModel(w, describeBundle(w, name), name, { threads });
+}
+
 export function tinyModel(seed = 7, config = TINY_CONFIG, lowering: 'auto' | 'gridsample' = 'auto'): RefSRModel {
   const w = tinyWeights(seed, config);
   return new RefSRModel(w, describeBundle(w, 'tiny'), 'tiny', { threads: 2, deformConv: lowering });

@@ -61,10 +61,8 @@ export function backwardRule(b: GraphBuilder, e: TapeEntry, dY: Sym, saved: Save
       if (need(e.x) && s === 1 && p <= kh - 1 && p <= kw - 1) {
         // Stride 1: the adjoint is a plain convolution of dY with the kernel flipped in space and its in/out
         // channels swapped, padded by k - 1 - p (ONNX Runtime's Conv is 2-3x faster here than its ConvTranspose).
-        let wf: Sym = kh === 1 && kw === 1 ? b.transpose(saved(e.w), [1, 0, 2, 3]) : b.node('Slice', [
-          b.transpose(saved(e.w), [1, 0, 2, 3]), b.ints([kh - 1, kw - 1]), b.ints([-kh - 1, -kw - 1]), b.ints([2, 3]), b.ints([-1, -1]),
-        ], [c, o, kh, kw]);
-        if (kh === 1 && kw === 1) wf = b.reshape(wf, [c, o, 1, 1]);
+        const wt = b.transpose(saved(e.w), [1, 0, 2, 3]);
+        const wf = kh === 1 && kw === 1 ? wt : b.node('Slice', [wt, b.ints([kh - 1, kw - 1]), b.ints([-kh - 1, -kw - 1]), b.ints([2, 3]), b.ints([-1, -1])], [c, o, kh, kw]);
         const [ph, pw] = [kh - 1 - p, kw - 1 - p];
         out.push([e.x, b.node('Conv', [dY, wf], e.x.shape, { kernel_shape: [kh, kw], pads: [ph, pw, ph, pw] })]);
       } else if (need(e.x)) {

@@ -58,6 +58,7 @@ export class RestorationStep implements StepEngine<RestorationBatch> {
     const head = l1Head(out, b.gt, this.cfg.losses.l1);
     let loss = head.loss;
     const logs: Record<string, number> = { l1: head.l1 };
+    inScope(() => { this.stage.recordFake(fromNCHW(out)); });
     if (this.stage.hasOutputTerms(step)) {
       // Perceptual + adversarial terms and their gradient w.r.t. the output, on tfjs.
       const extra = inScope(() => {
@@ -74,8 +75,6 @@ export class RestorationStep implements StepEngine<RestorationBatch> {
       for (let i = 0; i < head.dOut.data.length; i++) head.dOut.data[i] = head.dOut.data[i]! + extra.dOut.data[i]!;
       loss = Math.fround(loss + extra.value);
       Object.assign(logs, extra.logs);
-    } else {
-      inScope(() => { this.stage.recordFake(fromNCHW(out)); });
     }
     const grads = await graph.backward(pass, { out: head.dOut });
     return { loss, logs, grads };

@@ -232,6 +232,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     }, cfg).out;
     const gt = fromNCHW(b.gt);
     const l1 = l1Loss(out, gt);
+    this.recordFake(out);
     const extra = this.outputTerms(out, gt, step);
     const terms: tf.Tensor[] = [tf.mul(this.cfg.losses.l1, l1), ...extra.terms];
     return { loss: (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar, logs: { l1, ...extra.logs } };
@@ -245,13 +246,13 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
   /**
    * The loss terms on the generator output beyond the L1 (both engines: the ONNX engine calls it on its output to get
    * their gradient w.r.t. the output): after `losses.warmup` steps, perceptual and adversarial terms as the official
-   * GAN schedule. Records `out` as the critic's fake batch.
+   * GAN schedule. Each engine records the output as the critic's fake batch itself (`recordFake`).
    */
   outputTerms(out: tf.Tensor, gt: tf.Tensor, step: number): { terms: tf.Tensor[]; logs: Record<string, tf.Scalar> } {
     const L = this.cfg.losses;
     const logs: Record<string, tf.Scalar> = {};
     const terms: tf.Tensor[] = [];
-    if (step > L.warmup) {
+    if (this.hasOutputTerms(step)) {
       if (this.vgg) {
         logs.perceptual = perceptualLoss(new TfjsOps(this.vgg), out, gt, {
           layers: { [L.perceptualLayer]: 1 }, weight: L.perceptual, prefix: VGG_PREFIX, norm: 'imagenet', widths: this.cfg.model.trunkWidths,
@@ -263,7 +264,6 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
         terms.push(logs.gan);
       }
     }
-    this.recordFake(out);
     return { terms, logs };
   }
 
