@@ -8,7 +8,7 @@ import { RESTORATION_VARIANTS, restorationNet, type RestorationConfig, type Rest
 import { contrasBranch } from './contras-extractor.ts';
 import { vgg19Features, trunkWidthsOf, type VggInputNorm } from './vgg-features.ts';
 import type { MRefConfig } from './mref-arch.ts';
-import { mrefConfigFromShapes } from './mref-spec.ts';
+import { canonicalMRefConfig, mrefConfigFromShapes } from './mref-spec.ts';
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import type { WeightMap } from '../weights/weight-map.ts';
 import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/reference-view.ts';
@@ -104,7 +104,7 @@ function describeMRefBundle(weights: WeightMap, source: string): BundleInfo {
     throw new ModelFileError(`${source}: a multi-reference model without a valid ${METADATA_KEYS.mrefConfig} in its metadata`);
   }
   const fromWeights = mrefConfigFromShapes((k) => weights.get(k)?.shape);
-  if (JSON.stringify(fromWeights) !== JSON.stringify(mref)) throw new ModelFileError(`${source}: ${METADATA_KEYS.mrefConfig} ${JSON.stringify(mref)} does not match the weights (${JSON.stringify(fromWeights)})`);
+  if (canonicalMRefConfig(fromWeights) !== canonicalMRefConfig(mref)) throw new ModelFileError(`${source}: ${METADATA_KEYS.mrefConfig} ${JSON.stringify(mref)} does not match the weights (${JSON.stringify(fromWeights)})`);
   const vggInput = (md[METADATA_KEYS.vggInput] ?? 'imagenet') as VggInputNorm;
   if (!['imagenet', 'caffe'].includes(vggInput)) throw new ModelFileError(`${source}: unknown VGG input convention "${vggInput}"`);
   for (const probe of ['feature_extraction_image1.model.conv1_1.weight', `${VGG_PREFIX}conv1_1.weight`]) {
@@ -115,7 +115,9 @@ function describeMRefBundle(weights: WeightMap, source: string): BundleInfo {
   if (JSON.stringify(trunkWidths) !== JSON.stringify(extractorWidths)) {
     throw new ModelFileError(`${source}: extractor widths ${extractorWidths.join('/')} differ from the reference VGG widths ${trunkWidths.join('/')}; refsr runs both trunks at one width`);
   }
-  return { variant: 'mref', restoration: { ...RESTORATION_VARIANTS.full, trunkWidths }, mref, vggInput, matchReference: 'sharp' };
+  const matchReference = (md[METADATA_KEYS.matchReference] ?? 'sharp') as MatchReference;
+  if (!MATCH_REFERENCE_VIEWS.includes(matchReference)) throw new ModelFileError(`${source}: unknown ${METADATA_KEYS.matchReference} "${matchReference}" (expected ${MATCH_REFERENCE_VIEWS.join(' or ')})`);
+  return { variant: 'mref', restoration: { ...RESTORATION_VARIANTS.full, trunkWidths }, mref, vggInput, matchReference, ...unrelatedScoreOf(md, source) };
 }
 
 /** Every parameter key and shape a bundle with this restoration config must contain. */

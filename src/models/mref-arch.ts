@@ -26,13 +26,33 @@ export interface MRefConfig {
   readonly groups: number;
   /** Reference feature widths per VGG tap (official literals: 64 / 128 / 256). */
   readonly refWidths: Readonly<Record<MRefLevelKey, number>>;
+  /**
+   * refsr's own models only (absent in the official network): residual blocks of the content extractor and of each
+   * level's body when they differ (then `blocks` is the content extractor's), as C2-Matching's light variant.
+   */
+  readonly levelBlocks?: Readonly<{ content: number } & Record<MRefStage, number>>;
+  /**
+   * refsr's own models only: `false` drops the relu3_1 aggregation as C2-Matching's light variant does; the small
+   * level's head is then C2-Matching's plain `head_small.0` conv of the content features (no reference there).
+   */
+  readonly smallAggregation?: false;
+}
+
+/** Residual blocks of the content extractor (`content`) or of a level's body. */
+export function mrefBlocks(cfg: MRefConfig, part: 'content' | MRefStage): number {
+  return cfg.levelBlocks?.[part] ?? cfg.blocks;
+}
+
+/** The levels that aggregate references (all three in the official network). */
+export function mrefAggregatedLevels(cfg: MRefConfig): typeof MREF_LEVELS {
+  return cfg.smallAggregation === false ? MREF_LEVELS.filter((l) => l.stage !== 'small') : MREF_LEVELS;
 }
 
 /** The official constructor's defaults: MRAPARestorationNet(ngf=64, n_blocks=16, groups=8). */
 export const MREF_OFFICIAL: MRefConfig = { ngf: 64, blocks: 16, groups: DEFORMABLE_GROUPS, refWidths: { relu1_1: 64, relu2_1: 128, relu3_1: 256 } };
 
-/** One reference's inputs: its feature maps and correspondence pre-offsets at the three levels. */
-export type MRefReference<T> = Readonly<Record<MRefLevelKey, RefLevel<T>>>;
+/** One reference's inputs: its feature maps and correspondence pre-offsets at the three levels (relu3_1 absent when the config has no small aggregation). */
+export type MRefReference<T> = Readonly<Record<'relu2_1' | 'relu1_1', RefLevel<T>>> & { readonly relu3_1?: RefLevel<T> };
 
 export interface MRefInputs<T> {
   /** LR image [1, 3, h, w] in [0, 1]. */
@@ -113,15 +133,24 @@ export function mrefRestorationNet<T>(ops: Ops<T>, inp: MRefInputs<T>, cfg: MRef
   const nf = cfg.ngf;
   const base = ops.upsampleBilinear(inp.lr, 4);
   let x = ops.leakyRelu(conv(ops, 'content_extractor.conv_first', inp.lr, 3, nf), LRELU_SLOPE);
-  x = residualBody(ops, 'content_extractor.body', x, nf, cfg.blocks);
+  x = residualBody(ops, 'content_extractor.body', x, nf, mrefBlocks(cfg, 'content'));
   probe?.('content_feat', x);
   let restore: T | undefined;
   for (const { stage, key } of MREF_LEVELS) {
-    const c = cfg.refWidths[key];
-    const swapped = inp.refs.map((ref, r) => aggregateOne(ops, stage, x, ref[key], c, cfg, r, probe));
-    const head = mrapaFusion(ops, `dyn_agg_restore.head_${stage}`, x, swapped, nf, c, probe && ((n, v) => probe(n.replace('dyn_agg_restore.', ''), v)));
+    let head: T;
+    if (stage === 'small' && cfg.smallAggregation === false) {
+      head = ops.leakyRelu(conv(ops, 'dyn_agg_restore.head_small.0', x, nf, nf), LRELU_SLOPE);
+    } else {
+      const c = cfg.refWidths[key];
+      const swapped = inp.refs.map((ref, r) => {
+        const level = ref[key];
+        if (!level) throw new Error(`the multi-reference network needs ${key} features of reference ${r + 1}`);
+        return aggregateOne(ops, stage, x, level, c, cfg, r, probe);
+      });
+      head = mrapaFusion(ops, `dyn_agg_restore.head_${stage}`, x, swapped, nf, c, probe && ((n, v) => probe(n.replace('dyn_agg_restore.', ''), v)));
+    }
     probe?.(`head_${stage}_out`, head);
-    const body = residualBody(ops, `dyn_agg_restore.body_${stage}`, head, nf, cfg.blocks);
+    const body = residualBody(ops, `dyn_agg_restore.body_${stage}`, head, nf, mrefBlocks(cfg, stage));
     probe?.(`body_${stage}_out`, body);
     const h = ops.add(body, x);
     if (stage === 'large') {

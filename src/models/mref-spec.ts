@@ -25,13 +25,39 @@ export function mrefConfigFromShapes(shapeOf: (key: string) => readonly number[]
     return s;
   };
   const ngf = need('content_extractor.conv_first.weight')[0]!;
-  let blocks = 0;
-  while (shapeOf(`content_extractor.body.${blocks}.conv1.weight`)) blocks++;
-  const om = need('dyn_agg_restore.small_dyn_agg.conv_offset_mask.weight')[0]!;
-  if (om % 27 !== 0) throw new MRefConfigError(`small_dyn_agg.conv_offset_mask has ${om} output channels, not a multiple of 27`);
+  const count = (body: string) => {
+    let n = 0;
+    while (shapeOf(`${body}.${n}.conv1.weight`)) n++;
+    return n;
+  };
+  const blocks = count('content_extractor.body');
+  // refsr's own light structure has no relu3_1 aggregation; the official network always has it.
+  const smallAggregation = shapeOf('dyn_agg_restore.small_dyn_agg.weight') !== undefined;
+  const omStage = smallAggregation ? 'small' : 'medium';
+  const om = need(`dyn_agg_restore.${omStage}_dyn_agg.conv_offset_mask.weight`)[0]!;
+  if (om % 27 !== 0) throw new MRefConfigError(`${omStage}_dyn_agg.conv_offset_mask has ${om} output channels, not a multiple of 27`);
   const refWidths = {} as Record<MRefLevelKey, number>;
-  for (const { stage, key } of MREF_LEVELS) refWidths[key] = need(`dyn_agg_restore.${stage}_dyn_agg.weight`)[0]!;
-  return { ngf, blocks, groups: om / 27, refWidths };
+  for (const { stage, key } of MREF_LEVELS) {
+    // Without the relu3_1 aggregation its width is the relu2_1 width doubled (the VGG trunk's widths), as the encoder has it.
+    refWidths[key] = stage === 'small' && !smallAggregation ? 2 * need('dyn_agg_restore.medium_dyn_agg.weight')[0]! : need(`dyn_agg_restore.${stage}_dyn_agg.weight`)[0]!;
+  }
+  const levelBlocks = { content: blocks, small: count('dyn_agg_restore.body_small'), medium: count('dyn_agg_restore.body_medium'), large: count('dyn_agg_restore.body_large') };
+  const uniform = Object.values(levelBlocks).every((n) => n === blocks);
+  return {
+    ngf, blocks, groups: om / 27, refWidths,
+    ...(uniform ? {} : { levelBlocks }),
+    ...(smallAggregation ? {} : { smallAggregation: false as const }),
+  };
+}
+
+/** A config in a canonical key order (to compare a bundle's metadata with its weights). */
+export function canonicalMRefConfig(c: MRefConfig): string {
+  return JSON.stringify({
+    ngf: c.ngf, blocks: c.blocks, groups: c.groups,
+    refWidths: { relu1_1: c.refWidths.relu1_1, relu2_1: c.refWidths.relu2_1, relu3_1: c.refWidths.relu3_1 },
+    levelBlocks: c.levelBlocks ? { content: c.levelBlocks.content, small: c.levelBlocks.small, medium: c.levelBlocks.medium, large: c.levelBlocks.large } : undefined,
+    smallAggregation: c.smallAggregation,
+  });
 }
 
 /** Every parameter key and shape an MRefSR restoration state_dict with this config holds (any t: weights are shared). */
@@ -46,7 +72,7 @@ export function mrefParamSpec(cfg: MRefConfig): Map<string, number[]> {
     const f = ops.input(`ref_${key}`, [1, cfg.refWidths[key], h * s, h * s]);
     return { ref: f, refLocal: f, preOffset: ops.input(`pre_${key}`, [1, 18, h * s, h * s]) };
   };
-  const ref = { relu3_1: level('relu3_1', 1), relu2_1: level('relu2_1', 2), relu1_1: level('relu1_1', 4) };
+  const ref = { relu3_1: cfg.smallAggregation === false ? undefined : level('relu3_1', 1), relu2_1: level('relu2_1', 2), relu1_1: level('relu1_1', 4) };
   mrefRestorationNet(ops, { lr: ops.input('lr', [1, 3, h, h]), refs: [ref] }, cfg);
   return spec;
 }

@@ -139,8 +139,10 @@ export class RefSRModel {
     const cfg = this.info.mref;
     if (!cfg) throw new Error(`${this.source} is a single-reference model: use restore`);
     const feeds: Record<string, Float32Tensor> = { lr: t.lr };
+    const small = cfg.smallAggregation !== false;
+    const used = small ? (['relu3_1', 'relu2_1', 'relu1_1'] as const) : (['relu2_1', 'relu1_1'] as const);
     t.refs.forEach((levels, r) => {
-      for (const l of ['relu3_1', 'relu2_1', 'relu1_1'] as const) {
+      for (const l of used) {
         feeds[`ref_${l}_${r}`] = levels[l].ref;
         feeds[`local_${l}_${r}`] = levels[l].refLocal;
         feeds[`pre_${l}_${r}`] = levels[l].preOffset;
@@ -152,7 +154,7 @@ export class RefSRModel {
       for (const [k, v] of Object.entries(feeds)) s[k] = ops.input(k, v.shape);
       const refs = t.refs.map((_, r) => {
         const level = (l: string) => ({ ref: s[`ref_${l}_${r}`]!, refLocal: s[`local_${l}_${r}`]!, preOffset: s[`pre_${l}_${r}`]! });
-        return { relu3_1: level('relu3_1'), relu2_1: level('relu2_1'), relu1_1: level('relu1_1') };
+        return { relu3_1: small ? level('relu3_1') : undefined, relu2_1: level('relu2_1'), relu1_1: level('relu1_1') };
       });
       ops.output(mrefRestorationNet(ops, { lr: s.lr!, refs }, cfg).out, 'out');
     }, feeds);

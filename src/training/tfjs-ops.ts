@@ -237,7 +237,19 @@ export class TfjsOps implements TrainOps<tf.Tensor> {
 
   padReflectBottomRight(x: tf.Tensor, bottom: number, right: number): tf.Tensor {
     if (bottom === 0 && right === 0) return x;
-    return tf.mirrorPad(x, [[0, 0], [0, bottom], [0, right], [0, 0]], 'reflect');
+    // Built from slices, reverse and concat rather than tf.mirrorPad, whose gradient (tfjs-core MirrorPad_grad)
+    // only slices dy and drops the margins' contribution to the rows / columns they mirror.
+    const mirror = (v: tf.Tensor, axis: 1 | 2, m: number): tf.Tensor => {
+      if (m === 0) return v;
+      const size = v.shape[axis]!;
+      if (m >= size) throw new Error(`reflect padding by ${m} needs a map larger than ${size}`);
+      const begin = [0, 0, 0, 0];
+      const extent = [-1, -1, -1, -1];
+      begin[axis] = size - 1 - m;
+      extent[axis] = m;
+      return tf.concat([v, tf.reverse(tf.slice(v, begin, extent), axis)], axis);
+    };
+    return mirror(mirror(x, 2, right), 1, bottom);
   }
 
   cropTopLeft(x: tf.Tensor, h: number, w: number): tf.Tensor { return tf.slice(x, [0, 0, 0, 0], [-1, h, w, -1]); }

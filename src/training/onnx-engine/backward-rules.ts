@@ -12,6 +12,9 @@
 //   maxPool2x2  dY routed to the positions equal to their window's max (ties only arise at 0 after a ReLU,
 //               whose own gradient is 0 there)
 //   upsampleBilinear  dX = A_h^T dY A_w with the interpolation matrices of half-pixel bilinear resizing
+//   softmaxChannels  dX = y (dY - sum_c dY y)
+//   padReflect  dY's interior plus its mirrored margins folded back onto the rows / columns they copied
+//   cropTopLeft  dY zero-padded back at the bottom / right
 
 import type { GraphBuilder, Sym } from './graph-builder.ts';
 import type { TapeEntry } from './tape-ops.ts';
@@ -163,6 +166,34 @@ export function backwardRule(b: GraphBuilder, e: TapeEntry, dY: Sym, saved: Save
       let dx = b.node('Where', [hit, up(dY), b.scalar(0)], x.shape);
       if (h !== 2 * h2 || w !== 2 * w2) dx = b.node('Pad', [dx, b.ints([0, 0, 0, 0, 0, 0, h - 2 * h2, w - 2 * w2])], e.x.shape);
       out.push([e.x, dx]);
+      return out;
+    }
+    case 'softmaxChannels': {
+      const y = saved(e.y);
+      const dot = b.reduceSum(b.mul(dY, y), [1], true);
+      out.push([e.x, b.mul(y, b.sub(dY, dot))]);
+      return out;
+    }
+    case 'padReflect': {
+      // Along each padded axis: F.pad reflect puts row h-2-k at padded row h+k, so the margin's gradient, reversed,
+      // lands on rows [h-1-m, h-1) of the interior.
+      const fold = (g: Sym, axis: 2 | 3, size: number, m: number): Sym => {
+        if (m === 0) return g;
+        const inner = b.slice(g, [axis], [0], [size]);
+        const rev = b.slice(g, [axis], [size + m - 1], [size - 1], [-1]);
+        const pads = new Array<number>(8).fill(0);
+        pads[axis] = size - 1 - m;
+        pads[4 + axis] = 1;
+        return b.add(inner, b.node('Pad', [rev, b.ints(pads)], inner.shape));
+      };
+      const [, , h, w] = e.x.shape as [number, number, number, number];
+      out.push([e.x, fold(fold(dY, 3, w, e.right), 2, h, e.bottom)]);
+      return out;
+    }
+    case 'cropTopLeft': {
+      const [, , h, w] = e.x.shape as [number, number, number, number];
+      const [, , hy, wy] = e.y.shape as [number, number, number, number];
+      out.push([e.x, b.node('Pad', [dY, b.ints([0, 0, 0, 0, 0, 0, h - hy, w - wy])], e.x.shape)]);
       return out;
     }
     case 'upsampleBilinear': {

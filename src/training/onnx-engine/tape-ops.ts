@@ -23,7 +23,10 @@ export type TapeEntry = { readonly seg: number } & (
   | { readonly op: 'reshape'; readonly x: Sym; readonly y: Sym }
   | { readonly op: 'pixelShuffle'; readonly x: Sym; readonly r: number; readonly y: Sym }
   | { readonly op: 'maxPool2x2'; readonly x: Sym; readonly y: Sym }
-  | { readonly op: 'upsampleBilinear'; readonly x: Sym; readonly scale: number; readonly y: Sym });
+  | { readonly op: 'upsampleBilinear'; readonly x: Sym; readonly scale: number; readonly y: Sym }
+  | { readonly op: 'softmaxChannels'; readonly x: Sym; readonly y: Sym }
+  | { readonly op: 'padReflect'; readonly x: Sym; readonly bottom: number; readonly right: number; readonly y: Sym }
+  | { readonly op: 'cropTopLeft'; readonly x: Sym; readonly y: Sym });
 
 /** A host op between segment `after` and segment `after + 1`: the deformable im2col. */
 export interface HostEntry {
@@ -170,9 +173,26 @@ export class TapeOps implements Ops<Sym> {
     return this.op([x], () => ({ op: 'maxPool2x2' as const, x, y: this.f.node('MaxPool', [x], [n, c, Math.floor(h / 2), Math.floor(w / 2)], { kernel_shape: [2, 2], strides: [2, 2] }) }));
   }
 
-  // Ops of the video network (avgPool2x2, resizeBilinear, flowWarp) and of the multi-reference fusion
-  // (softmaxChannels, padReflectBottomRight, cropTopLeft) have no backward rule in this engine yet: a network that
-  // uses them trains on the tfjs engine.
+  // The multi-reference fusion's ops (MRAPAFusion, models/mref-arch.ts).
+  softmaxChannels(x: Sym): Sym {
+    return this.op([x], () => ({ op: 'softmaxChannels' as const, x, y: this.f.node('Softmax', [x], x.shape, { axis: 1 }) }));
+  }
+
+  padReflectBottomRight(x: Sym, bottom: number, right: number): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    if (bottom === 0 && right === 0) return x;
+    if (bottom >= h || right >= w) throw new Error(`reflect padding by ${bottom}x${right} needs a map larger than ${h}x${w}`);
+    return this.op([x], () => ({ op: 'padReflect' as const, x, bottom, right, y: this.f.node('Pad', [x, this.f.ints([0, 0, 0, 0, 0, 0, bottom, right])], [n, c, h + bottom, w + right], { mode: 'reflect' }) }));
+  }
+
+  cropTopLeft(x: Sym, h: number, w: number): Sym {
+    const [n, c, hx, wx] = x.shape as [number, number, number, number];
+    if (h === hx && w === wx) return x;
+    return this.op([x], () => ({ op: 'cropTopLeft' as const, x, y: this.f.slice(x, [2, 3], [0, 0], [h, w]) }));
+  }
+
+  // The video network's ops (avgPool2x2, resizeBilinear, flowWarp) have no backward rule in this engine yet: a
+  // network that uses them trains on the tfjs engine.
   private unsupported(op: string): never {
     throw new Error(`onnx engine: ${op} has no backward rule yet (train this network with engine: tfjs)`);
   }
@@ -180,9 +200,6 @@ export class TapeOps implements Ops<Sym> {
   avgPool2x2(_x: Sym): Sym { return this.unsupported('avgPool2x2'); }
   resizeBilinear(_x: Sym, _h: number, _w: number, _alignCorners: boolean): Sym { return this.unsupported('resizeBilinear'); }
   flowWarp(_x: Sym, _flow: Sym, _padding: 'zeros' | 'border'): Sym { return this.unsupported('flowWarp'); }
-  softmaxChannels(_x: Sym): Sym { return this.unsupported('softmaxChannels'); }
-  padReflectBottomRight(_x: Sym, _bottom: number, _right: number): Sym { return this.unsupported('padReflectBottomRight'); }
-  cropTopLeft(_x: Sym, _h: number, _w: number): Sym { return this.unsupported('cropTopLeft'); }
 
   upsampleBilinear(x: Sym, scale: number): Sym {
     const [n, c, h, w] = x.shape as [number, number, number, number];
