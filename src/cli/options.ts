@@ -36,9 +36,10 @@ export function qualityOption(value: string): number {
 }
 
 /** Help of every --model option: what it takes and the bundled model names. */
-export function modelHelp(): string {
+export function modelHelp(multi = false): string {
   const names = bundledModels();
-  return `bundled model name (${names.length ? names.join(', ') : 'none installed'}; default: default) or a model file (.safetensors, .pth)`;
+  const dflt = multi && names.includes('multi-reference') ? 'default; multi-reference with several references' : 'default';
+  return `bundled model name (${names.length ? names.join(', ') : 'none installed'}; default: ${dflt}) or a model file (.safetensors, .pth)`;
 }
 
 /**

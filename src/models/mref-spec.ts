@@ -5,6 +5,8 @@
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import { MREF_LEVELS, mrefRestorationNet, type MRefConfig, type MRefLevelKey } from './mref-arch.ts';
 import { RefsrError } from '../errors/refsr-error.ts';
+import type { RestorationConfig } from './restoration-net.ts';
+import { VGG_WIDTHS } from './vgg-features.ts';
 
 /** A key only MRAPAFusion heads have (C2-Matching's heads are plain convs, `head_small.0.*`). */
 export const MREF_PROBE_KEY = 'dyn_agg_restore.head_large.conv_emb1.0.weight';
@@ -75,4 +77,19 @@ export function mrefParamSpec(cfg: MRefConfig): Map<string, number[]> {
   const ref = { relu3_1: cfg.smallAggregation === false ? undefined : level('relu3_1', 1), relu2_1: level('relu2_1', 2), relu1_1: level('relu1_1', 4) };
   mrefRestorationNet(ops, { lr: ops.input('lr', [1, 3, h, h]), refs: [ref] }, cfg);
   return spec;
+}
+
+/**
+ * The multi-reference network with a single-reference config's structure (refsr's own models: the multi-reference
+ * stage starts from a C2-Matching-structured model, and every weight but the fusion heads carries over by name).
+ */
+export function mrefConfigFromRestoration(r: RestorationConfig): MRefConfig {
+  const [c1, c2, c3] = r.trunkWidths ?? VGG_WIDTHS;
+  const levelBlocks = { content: r.contentBlocks, small: r.smallBlocks, medium: r.mediumBlocks, large: r.largeBlocks };
+  const uniform = Object.values(levelBlocks).every((n) => n === r.contentBlocks);
+  return {
+    ngf: r.ngf, blocks: r.contentBlocks, groups: r.groups, refWidths: { relu1_1: c1, relu2_1: c2, relu3_1: c3 },
+    ...(uniform ? {} : { levelBlocks }),
+    ...(r.smallAggregation ? {} : { smallAggregation: false as const }),
+  };
 }

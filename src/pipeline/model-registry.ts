@@ -37,6 +37,21 @@ export function resolveModel(nameOrPath: string | undefined): string {
   throw new ModelNotFoundError(`unknown model "${name}"; bundled models: ${available.length ? available.join(', ') : 'none'} (or pass a file path in the model option)`);
 }
 
+/** The bundled multi-reference model (models/multi-reference.safetensors): `upscale`'s default for several references. */
+export const DEFAULT_MULTI_MODEL_NAME = 'multi-reference';
+
+/**
+ * `--model` of `upscale`: as resolveModel; without it, the bundled multi-reference model when the run will use
+ * several references (`references` > 1) and that model is installed, else the default model.
+ */
+export function resolveImageModel(nameOrPath: string | undefined, references: number): string {
+  if (nameOrPath === undefined && references > 1) {
+    const path = join(MODELS_DIR, `${DEFAULT_MULTI_MODEL_NAME}.safetensors`);
+    if (existsSync(path)) return path;
+  }
+  return resolveModel(nameOrPath);
+}
+
 /** The bundled video model's name (models/video.safetensors), once there is one. */
 export const DEFAULT_VIDEO_MODEL_NAME = 'video';
 

@@ -14,7 +14,8 @@ import { seededExtractorSeed, vggExtractorPath } from './extractor-source.ts';
 import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/reference-view.ts';
 import { RefsrError } from '../errors/refsr-error.ts';
 
-export type TrainStage = 'teacher' | 'student' | 'restoration';
+export type TrainStage = 'teacher' | 'student' | 'restoration' | 'multi-reference';
+export const TRAIN_STAGES: readonly TrainStage[] = ['teacher', 'student', 'restoration', 'multi-reference'];
 
 export class TrainConfigError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'TrainConfigError'; }
@@ -71,6 +72,8 @@ export interface TrainConfig {
     readonly restoration: RestorationConfig;
     /** Restoration: the view of the reference the matcher sees (matching/reference-view.ts); absent = `sharp`. */
     readonly matchReference?: MatchReference;
+    /** Multi-reference stage: references per training sample (MRefSR's network fuses any number at inference). */
+    readonly references?: number;
   };
   readonly init: {
     /** Weights to start from (a bundle or a stage output); missing keys get the seeded initialisation. */
@@ -135,6 +138,11 @@ const STAGE_DEFAULTS: Record<TrainStage, { steps: number; batch: number; lr: num
   student: { steps: 75000, batch: 8, lr: 1e-3, lrGroups: {} },
   // Official restoration: batch 9, Adam 1e-4, offset convs large 1e-4, medium 1e-5, small 1e-6.
   restoration: {
+    steps: 255000, batch: 9, lr: 1e-4,
+    lrGroups: { 'dyn_agg_restore.large_offset_conv': 1e-4, 'dyn_agg_restore.medium_offset_conv': 1e-5, 'dyn_agg_restore.small_offset_conv': 1e-6 },
+  },
+  // MRefSR's restoration schedule (Adam 1e-4, offset convs as C2-Matching's), started from a single-reference model.
+  'multi-reference': {
     steps: 255000, batch: 9, lr: 1e-4,
     lrGroups: { 'dyn_agg_restore.large_offset_conv': 1e-4, 'dyn_agg_restore.medium_offset_conv': 1e-5, 'dyn_agg_restore.small_offset_conv': 1e-6 },
   },
@@ -235,7 +243,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
   const base = dirname(resolve(source));
   try {
     const stage = o.stage as TrainStage;
-    if (!['teacher', 'student', 'restoration'].includes(stage)) throw new TrainConfigError(`"stage" must be teacher, student or restoration, got ${JSON.stringify(o.stage)}`);
+    if (!TRAIN_STAGES.includes(stage)) throw new TrainConfigError(`"stage" must be ${TRAIN_STAGES.join(', ')}, got ${JSON.stringify(o.stage)}`);
     const d = STAGE_DEFAULTS[stage];
     const groupsRaw = o.lr_groups === undefined ? d.lrGroups : obj(o, 'lr_groups');
     const lrGroups: Record<string, number> = {};
@@ -321,7 +329,10 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
       ...(typeof o.best_metric === 'string' ? { bestMetric: o.best_metric } : {}),
       ...(o.validate_at_start ? { validateAtStart: true } : {}),
       // Only a non-default view enters the config (and so the fingerprint): older run folders still resume.
-      model: { trunkWidths, restoration, ...(matchReference === 'sharp' ? {} : { matchReference: matchReference as MatchReference }) },
+      model: {
+        trunkWidths, restoration, ...(matchReference === 'sharp' ? {} : { matchReference: matchReference as MatchReference }),
+        ...(stage === 'multi-reference' ? { references: num(m, 'references', 3, (v) => Number.isInteger(v) && v >= 1 && v <= 8, 'a reference count from 1 to 8') } : {}),
+      },
       init: {
         from: typeof init.from === 'string' ? resolve(base, init.from) : undefined,
         extractor: typeof init.extractor === 'string' ? extractorSpec(init.extractor, base) : undefined,
@@ -353,8 +364,11 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
       engine: trainEngine(o.engine),
       source: resolve(source),
     };
-    if ((stage === 'student' || stage === 'restoration') && !cfg.init.extractor) {
+    if (stage !== 'teacher' && !cfg.init.extractor) {
       throw new TrainConfigError(`the ${stage} stage needs init.extractor (the trained ${stage === 'student' ? 'teacher' : 'contrastive extractor'} weights)`);
+    }
+    if (stage === 'multi-reference' && (cfg.data.mix?.paired ?? 0) > 0) {
+      throw new TrainConfigError('the multi-reference stage draws groups from synthetic views and multi-view scenes; data.mix.paired must be 0 (a paired folder has one reference per input)');
     }
     // What defines the training run; how long it runs and how often it reports do not, so a finished run can be
     // extended by raising `steps` and resuming.

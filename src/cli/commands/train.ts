@@ -7,6 +7,9 @@ import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { TrainStage } from '../../training/config.ts';
+
+/** The stages (config.ts TRAIN_STAGES; listed here so the CLI starts without loading the training code). */
+const STAGES: readonly TrainStage[] = ['teacher', 'student', 'restoration', 'multi-reference'];
 import type { TrainEvents } from '../../training/train-loop.ts';
 import { requireTrainingPeers } from '../../training/peer-dependencies.ts';
 import { withCancellation, CancelledError } from '../cancellation.ts';
@@ -58,9 +61,9 @@ function progressEvents(quiet: boolean): TrainEvents & { stop(): void } {
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a stage (teacher, student, restoration); resumable, atomic checkpoints, JSONL log')
-    .argument('<stage>', 'teacher | student | restoration', (v: string) => {
-      if (!['teacher', 'student', 'restoration'].includes(v)) throw new InvalidArgumentError('choose teacher, student or restoration');
+    .description('train a stage (teacher, student, restoration, multi-reference); resumable, atomic checkpoints, JSONL log')
+    .argument('<stage>', STAGES.join(' | '), (v: string) => {
+      if (!(STAGES as readonly string[]).includes(v)) throw new InvalidArgumentError(`choose ${STAGES.join(', ')}`);
       return v as TrainStage;
     })
     .requiredOption('-c, --config <file>', 'training configuration (YAML; see configs/)')
@@ -81,6 +84,7 @@ Example:
       const { initTfjs } = await import('../../training/tfjs-backend.ts');
       const { ContrastiveStage } = await import('../../training/stages/contrastive-stage.ts');
       const { RestorationStage } = await import('../../training/stages/restoration-stage.ts');
+      const { MultiReferenceStage } = await import('../../training/stages/multi-reference-stage.ts');
       const cfg = await readTrainConfig(flags.config);
       if (cfg.stage !== stage) throw new TrainConfigError(`${flags.config} configures the ${cfg.stage} stage, not ${stage}`);
       const outDir = resolve(flags.out ?? `runs/${stage}`);
@@ -92,7 +96,9 @@ Example:
       try {
         const r = await withCancellation((signal) => {
           const opts = { outDir, restart: flags.restart, maxSteps: flags.maxSteps, signal, events };
-          return stage === 'restoration' ? train(cfg, RestorationStage.create, opts) : train(cfg, ContrastiveStage.create, opts);
+          if (stage === 'restoration') return train(cfg, RestorationStage.create, opts);
+          if (stage === 'multi-reference') return train(cfg, MultiReferenceStage.create, opts);
+          return train(cfg, ContrastiveStage.create, opts);
         });
         events.stop();
         process.stdout.write(`${JSON.stringify({ stage, step: r.step, steps: cfg.steps, finished: r.finished, resumedFrom: r.resumedFrom, model: r.modelPath ?? null, runFolder: outDir })}\n`);

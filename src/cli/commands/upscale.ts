@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { resolveModel } from '../../pipeline/model-registry.ts';
+import { resolveImageModel } from '../../pipeline/model-registry.ts';
 import { OUTPUT_EXTENSIONS, outputFormatFor, type OutputFormat } from '../../image/output-format.ts';
 import { OutputWriteError } from '../../io/atomic-write.ts';
 import { ImageInputError } from '../../image/image-input-error.ts';
@@ -85,7 +85,9 @@ export function planUpscale(input: string, flags: UpscaleFlags): UpscalePlan {
     checkReadable(r, 'reference');
     if (statSync(r).isDirectory()) throw new ImageInputError(r, 'is a folder; give reference image files (repeat --ref for several)');
   }
-  const modelPath = resolveModel(flags.model);
+  // Several references (given, or an album's top k unless --top-k 1) pick the bundled multi-reference model by default.
+  const references = flags.refDir ? (flags.topK ?? 3) : flags.ref.length;
+  const modelPath = resolveImageModel(flags.model, references);
   if (statSync(input).isDirectory()) return planBatch(input, flags, modelPath);
 
   const out = flags.output ?? defaultOutputName(input, flags.format);
@@ -133,7 +135,7 @@ export function registerUpscale(program: Command): void {
       + 'for a folder input, the output folder (default: NAME_x4.png next to the input, or DIR_x4/)')
     .option('--format <fmt>', 'png | jpg | webp | tif: format of batch outputs and of -o - (default png)', formatOption)
     .option('--quality <1-100>', 'JPEG quality (default 95) or lossy WebP quality (default: lossless WebP); PNG and TIFF are lossless', qualityOption)
-    .option('-m, --model <name|path>', modelHelp())
+    .option('-m, --model <name|path>', modelHelp(true))
     .option('--tile <px>', 'restoration tile size in LR pixels, at least 12 (default 96)', intOption)
     .option('--overlap <px>', 'tile overlap in LR pixels, less than the tile (default 12)', intOption)
     .option('--ref-max-pixels <n>', 'downscale references larger than this in total (default 4000000)', positiveIntOption)

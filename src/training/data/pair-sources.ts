@@ -18,7 +18,7 @@ import { crop, padBottomRight } from '../../image/layout.ts';
 import { pilResizeBicubic } from '../../image/pil-bicubic.ts';
 import { loadImageFolders, TrainingDataError } from './image-folder.ts';
 import { applyHomography, localScale, type SceneAligner, type ViewLink } from './view-alignment.ts';
-import { finishPair, type ReferencePairOptions, type RestorationSample } from './reference-pairs.ts';
+import { finishGroup, finishPair, type GroupSample, type ReferencePairOptions, type RestorationSample } from './reference-pairs.ts';
 
 /** Long sides (px) a multi-view photograph is seen at; the ground truth and the reference pick one each. */
 export const MULTIVIEW_SIDES = [320, 448, 640] as const;
@@ -144,15 +144,53 @@ function alignedSample(scenes: readonly Scene[], rng: Rng, o: ReferencePairOptio
     if (o.unrelated > 0 && scenes.length > 1 && rng.uniform() < o.unrelated) {
       return finishPair(gt, unrelatedReference(scenes, scene, rng, clamp(la + rng.int(3) - 1, 0, MULTIVIEW_SIDES.length - 1), o.refSize), rng, o.lrPatch);
     }
-    // B pixels per ground-truth pixel, then the reference's scale relative to the ground truth (x0.75..1.33).
-    const perGt = localScale(link.H, u, v) * Math.sqrt((B.width * B.height) / (photoA.width * photoA.height));
-    const t = Math.exp(Math.log(0.75) + (Math.log(4 / 3) - Math.log(0.75)) * rng.uniform());
-    const side = (o.refSize * perGt) / t;
-    // The ground truth's content lands somewhere inside the reference window, not always at its centre.
-    const jx = (rng.uniform() - 0.5) * 0.4 * side;
-    const jy = (rng.uniform() - 0.5) * 0.4 * side;
-    const ref = scaledWindow(B, ub * B.width + jx, vb * B.height + jy, side, o.refSize);
-    return finishPair(gt, ref, rng, o.lrPatch);
+    return finishPair(gt, alignedReference(link, B, photoA, u, v, ub, vb, rng, o), rng, o.lrPatch);
+  }
+  return undefined;
+}
+
+/** The reference window of photo B for the ground truth at (u, v) of photoA, whose centre maps to (ub, vb) of B. */
+function alignedReference(link: ViewLink, B: RgbImage, photoA: RgbImage, u: number, v: number, ub: number, vb: number, rng: Rng, o: ReferencePairOptions): RgbImage {
+  // B pixels per ground-truth pixel, then the reference's scale relative to the ground truth (x0.75..1.33).
+  const perGt = localScale(link.H, u, v) * Math.sqrt((B.width * B.height) / (photoA.width * photoA.height));
+  const t = Math.exp(Math.log(0.75) + (Math.log(4 / 3) - Math.log(0.75)) * rng.uniform());
+  const side = (o.refSize * perGt) / t;
+  // The ground truth's content lands somewhere inside the reference window, not always at its centre.
+  const jx = (rng.uniform() - 0.5) * 0.4 * side;
+  const jy = (rng.uniform() - 0.5) * 0.4 * side;
+  return scaledWindow(B, ub * B.width + jx, vb * B.height + jy, side, o.refSize);
+}
+
+/**
+ * A multi-view group (multi-reference training): a ground-truth crop of one photograph of an aligned scene and
+ * `count` references, each an aligned window of another photograph of the scene whose view covers the crop (drawn
+ * with replacement when fewer cover it: the same photo then gives windows at other scales and positions), or with
+ * probability `unrelated` a window of an unrelated scene. Undefined when no scene is aligned.
+ */
+export function multiviewGroup(scenes: readonly Scene[], rng: Rng, o: ReferencePairOptions, count: number): GroupSample | undefined {
+  const linked = scenes.filter((s) => s.links?.some((l) => l.length > 0));
+  if (linked.length === 0) return undefined;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const scene = linked[rng.int(linked.length)]!;
+    const from = scene.links!.map((l, i) => (l.length > 0 ? i : -1)).filter((i) => i >= 0);
+    const a = from[rng.int(from.length)]!;
+    const la = rng.int(MULTIVIEW_SIDES.length);
+    const photoA = scene.photos[a]![la]!;
+    const u = 0.15 + 0.7 * rng.uniform();
+    const v = 0.15 + 0.7 * rng.uniform();
+    const covering = scene.links![a]!.map((link) => ({ link, at: applyHomography(link.H, u, v) })).filter(({ at: [ub, vb] }) => ub > 0.08 && ub < 0.92 && vb > 0.08 && vb < 0.92);
+    if (covering.length === 0) continue;
+    const gt = windowAt(photoA, u, v, 4 * o.lrPatch);
+    const refs: RgbImage[] = [];
+    for (let r = 0; r < count; r++) {
+      if (o.unrelated > 0 && scenes.length > 1 && rng.uniform() < o.unrelated) {
+        refs.push(unrelatedReference(scenes, scene, rng, clamp(la + rng.int(3) - 1, 0, MULTIVIEW_SIDES.length - 1), o.refSize));
+        continue;
+      }
+      const { link, at: [ub, vb] } = covering[rng.int(covering.length)]!;
+      refs.push(alignedReference(link, scene.full[link.to]!, photoA, u, v, ub, vb, rng, o));
+    }
+    return finishGroup(gt, refs, rng, o.lrPatch);
   }
   return undefined;
 }

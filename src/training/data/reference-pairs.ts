@@ -51,29 +51,59 @@ function between(rng: Rng, lo: number, hi: number): number { return lo + (hi - l
 export function minPhotoSide(o: ReferencePairOptions): number { return 4 * o.lrPatch; }
 
 export function restorationSample(images: readonly NamedImage[], rng: Rng, o: ReferencePairOptions): RestorationSample {
+  const g = syntheticGroundTruth(images, rng, o);
+  return finishPair(g.gt, syntheticReference(images, g, rng, o), rng, o.lrPatch);
+}
+
+/** Where a synthetic sample's ground truth was cut: the photo and the crop's top-left corner. */
+export interface SyntheticCrop {
+  readonly photo: RgbImage;
+  readonly gx: number;
+  readonly gy: number;
+  readonly gt: RgbImage;
+}
+
+/** A random ground-truth crop (4 lrPatch square) of a random photo. */
+export function syntheticGroundTruth(images: readonly NamedImage[], rng: Rng, o: ReferencePairOptions): SyntheticCrop {
   const gtSide = 4 * o.lrPatch;
   const photo = images[rng.int(images.length)]!.image;
   const gx = rng.int(photo.width - gtSide + 1);
   const gy = rng.int(photo.height - gtSide + 1);
-  const gt = crop(photo, gx, gy, gtSide, gtSide);
+  return { photo, gx, gy, gt: crop(photo, gx, gy, gtSide, gtSide) };
+}
 
+/** A reference for the crop: a random view of its photo around it (or, with probability `unrelated`, of another photo). */
+export function syntheticReference(images: readonly NamedImage[], c: SyntheticCrop, rng: Rng, o: ReferencePairOptions): RgbImage {
+  const gtSide = 4 * o.lrPatch;
   const unrelated = o.unrelated > 0 && images.length > 1 && rng.uniform() < o.unrelated;
-  const source = unrelated ? images[rng.int(images.length)]!.image : photo;
-  const cx = unrelated ? source.width / 2 : gx + gtSide / 2 + between(rng, -o.shift, o.shift) * gtSide;
-  const cy = unrelated ? source.height / 2 : gy + gtSide / 2 + between(rng, -o.shift, o.shift) * gtSide;
-  let ref = viewOf(source, cx, cy, o.refSize, between(rng, o.scale[0], o.scale[1]), (between(rng, -o.rotation, o.rotation) * Math.PI) / 180,
+  const source = unrelated ? images[rng.int(images.length)]!.image : c.photo;
+  const cx = unrelated ? source.width / 2 : c.gx + gtSide / 2 + between(rng, -o.shift, o.shift) * gtSide;
+  const cy = unrelated ? source.height / 2 : c.gy + gtSide / 2 + between(rng, -o.shift, o.shift) * gtSide;
+  const ref = viewOf(source, cx, cy, o.refSize, between(rng, o.scale[0], o.scale[1]), (between(rng, -o.rotation, o.rotation) * Math.PI) / 180,
     between(rng, -o.perspective, o.perspective), between(rng, -o.perspective, o.perspective));
-  ref = jitterColour(ref, rng, o);
-  return finishPair(gt, ref, rng, o.lrPatch);
+  return jitterColour(ref, rng, o);
 }
 
 /** The end of every pair source: flips drawn and applied jointly, LR = PIL bicubic /4 of the ground truth, up = x4. */
 export function finishPair(gt: RgbImage, ref: RgbImage, rng: Rng, lrPatch: number): RestorationSample {
+  const { refs, ...rest } = finishGroup(gt, [ref], rng, lrPatch);
+  return { ...rest, ref: refs[0]! };
+}
+
+/** A ground truth with several references (multi-reference training): the same flips for all of them. */
+export interface GroupSample {
+  readonly gt: RgbImage;
+  readonly lr: RgbImage;
+  readonly up: RgbImage;
+  readonly refs: readonly RgbImage[];
+}
+
+/** finishPair for a group: flips drawn once and applied to the ground truth and every reference. */
+export function finishGroup(gt: RgbImage, refs: readonly RgbImage[], rng: Rng, lrPatch: number): GroupSample {
   const flips = drawFlips(rng);
   const g = applyFlips(gt, flips);
-  const r = applyFlips(ref, flips);
   const lr = pilResizeBicubic(g, lrPatch, lrPatch);
-  return { gt: g, lr, up: pilResizeBicubic(lr, g.width, g.height), ref: r };
+  return { gt: g, lr, up: pilResizeBicubic(lr, g.width, g.height), refs: refs.map((r) => applyFlips(r, flips)) };
 }
 
 /**
@@ -102,4 +132,11 @@ function jitterColour(img: RgbImage, rng: Rng, o: ReferencePairOptions): RgbImag
   const out = rgbImage(img.width, img.height);
   for (let i = 0; i < img.data.length; i++) out.data[i] = Math.max(0, Math.min(255, Math.round(img.data[i]! * gain[i % 3]! + offset)));
   return out;
+}
+
+/** A synthetic group (multi-reference training): one ground-truth crop and `count` independent views (see syntheticReference). */
+export function syntheticGroup(images: readonly NamedImage[], rng: Rng, o: ReferencePairOptions, count: number): GroupSample {
+  const g = syntheticGroundTruth(images, rng, o);
+  const refs = Array.from({ length: count }, () => syntheticReference(images, g, rng, o));
+  return finishGroup(g.gt, refs, rng, o.lrPatch);
 }

@@ -1,13 +1,14 @@
-// Owns the restoration step on the ONNX engine: RestorationNet forward + backward on ONNX Runtime for the batch the
-// stage prepared (the frozen half already ran on ONNX Runtime in `prepare`), with the official L1 loss computed on
+// Owns the restoration step on the ONNX engine: the stage's restoration network (C2-Matching's RestorationNet, or
+// MRefSR's multi-reference network for the multi-reference stage: the stage names its graph inputs and network)
+// forward + backward on ONNX Runtime for the batch the stage prepared (the frozen half already ran on ONNX Runtime
+// in `prepare`), with the official L1 loss computed on
 // the host in float64: loss = l1 * mean |out - gt|, d loss / d out = l1 * sign(out - gt) / numel (sign 0 at 0, as
 // tf.abs's gradient). In the GAN phase the perceptual and adversarial terms run on tfjs on the network's output
 // (the stage's own `outputTerms`, the same code as the tfjs engine): their gradient w.r.t. the output is added to
 // the L1's before the backward graph. The critic's update (WGAN-GP) is the training loop's, as on tfjs.
 
 import type { TrainConfig } from '../config.ts';
-import type { RestorationBatch, RestorationStage } from '../stages/restoration-stage.ts';
-import { restorationNet } from '../../models/restoration-net.ts';
+import type { ParamStore } from '../param-store.ts';
 import { TrainGraph, type Network } from './train-graph.ts';
 import { paramValues } from './param-values.ts';
 import { engineThreads, type EngineStep, type StepEngine } from './step-engine.ts';
@@ -16,42 +17,36 @@ import { l1Head } from './l1-head.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { fromNCHW, inScope, toNCHW } from '../tfjs-ops.ts';
 
-const LEVELS = ['relu3_1', 'relu2_1', 'relu1_1'] as const;
+/** What the step needs of a stage whose network maps a prepared batch to an SR image trained with L1 (+ extra terms). */
+export interface ImageRestorationStage<B extends { readonly gt: Float32Tensor }> {
+  readonly params: ParamStore;
+  /** The batch as named graph inputs. */
+  engineInputs(b: B): Record<string, Float32Tensor>;
+  /** The network on those inputs, with head `out` (the SR image). */
+  engineNetwork(): Network;
+  recordFake(out: tf.Tensor): void;
+  hasOutputTerms(step: number): boolean;
+  outputTerms(out: tf.Tensor, gt: tf.Tensor, step: number): { terms: tf.Tensor[]; logs: Record<string, tf.Scalar> };
+}
 
-export class RestorationStep implements StepEngine<RestorationBatch> {
+export class RestorationStep<B extends { readonly gt: Float32Tensor }> implements StepEngine<B> {
   private graphs = new Map<string, Promise<TrainGraph>>();
 
-  constructor(private readonly cfg: TrainConfig, private readonly stage: RestorationStage) {}
-
-  private inputs(b: RestorationBatch): Record<string, Float32Tensor> {
-    const out: Record<string, Float32Tensor> = { lr: b.lr };
-    for (const l of LEVELS) {
-      if (l === 'relu3_1' && !this.cfg.model.restoration.smallAggregation) continue;
-      out[`ref_${l}`] = b.levels[l].ref;
-      out[`loc_${l}`] = b.levels[l].refLocal;
-      out[`pre_${l}`] = b.levels[l].preOffset;
-    }
-    return out;
-  }
+  constructor(private readonly cfg: TrainConfig, private readonly stage: ImageRestorationStage<B>) {}
 
   private graph(inputs: Record<string, Float32Tensor>): Promise<TrainGraph> {
     const shapes = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.shape]));
     const key = JSON.stringify(shapes);
     let g = this.graphs.get(key);
     if (!g) {
-      const cfg = this.cfg.model.restoration;
-      const net: Network = (ops, ins) => {
-        const level = (l: string) => ({ ref: ins[`ref_${l}`]!, refLocal: ins[`loc_${l}`]!, preOffset: ins[`pre_${l}`]! });
-        return { out: restorationNet(ops, { lr: ins.lr!, relu3_1: cfg.smallAggregation ? level('relu3_1') : undefined, relu2_1: level('relu2_1'), relu1_1: level('relu1_1') }, cfg).out };
-      };
-      g = TrainGraph.build(net, shapes, { threads: engineThreads() });
+      g = TrainGraph.build(this.stage.engineNetwork(), shapes, { threads: engineThreads() });
       this.graphs.set(key, g);
     }
     return g;
   }
 
-  async step(b: RestorationBatch, step: number): Promise<EngineStep> {
-    const inputs = this.inputs(b);
+  async step(b: B, step: number): Promise<EngineStep> {
+    const inputs = this.stage.engineInputs(b);
     const graph = await this.graph(inputs);
     const pass = await graph.forward(inputs, paramValues(this.stage.params));
     const out = pass.heads.out!;

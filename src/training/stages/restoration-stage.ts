@@ -42,6 +42,7 @@ import { concatBatch, stepSeed } from './batch.ts';
 import { loadExtractor, vggExtractor, vggExtractorPath } from '../extractor-source.ts';
 import { trainingProvenance } from '../provenance.ts';
 import { warmStartWeight } from '../warm-start.ts';
+import type { Network } from '../onnx-engine/train-graph.ts';
 import { referenceGainFigures } from '../reference-gain.ts';
 
 type LevelName = 'relu1_1' | 'relu2_1' | 'relu3_1';
@@ -218,6 +219,27 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
       };
     }
     return { lr: concatBatch(items.map((i) => i.lr)), gt: concatBatch(gts), levels };
+  }
+
+  /** The batch as the ONNX engine's graph inputs (onnx-engine/restoration-step.ts). */
+  engineInputs(b: RestorationBatch): Record<string, Float32Tensor> {
+    const out: Record<string, Float32Tensor> = { lr: b.lr };
+    for (const l of LEVEL_NAMES) {
+      if (l === 'relu3_1' && !this.cfg.model.restoration.smallAggregation) continue;
+      out[`ref_${l}`] = b.levels[l].ref;
+      out[`loc_${l}`] = b.levels[l].refLocal;
+      out[`pre_${l}`] = b.levels[l].preOffset;
+    }
+    return out;
+  }
+
+  /** RestorationNet on engineInputs' names, head `out`. */
+  engineNetwork(): Network {
+    const cfg = this.cfg.model.restoration;
+    return (ops, ins) => {
+      const level = (l: string) => ({ ref: ins[`ref_${l}`]!, refLocal: ins[`loc_${l}`]!, preOffset: ins[`pre_${l}`]! });
+      return { out: restorationNet(ops, { lr: ins.lr!, relu3_1: cfg.smallAggregation ? level('relu3_1') : undefined, relu2_1: level('relu2_1'), relu1_1: level('relu1_1') }, cfg).out };
+    };
   }
 
   loss(b: RestorationBatch, step: number): StageLoss {
