@@ -1,6 +1,7 @@
-// Owns the adjoint of each recorded graph op (the deformable im2col is a host op: deform-im2col.ts) as ONNX nodes of the
-// backward graph: given the tape entry and the gradient dY of its output, the gradients of the inputs that need
-// one. Forward values are read through `saved` (which routes them from the forward graph). Rules:
+// Owns the adjoint of each recorded graph op as ONNX nodes of the backward graph (the deformable im2col and the flow
+// warp are host ops, with their backward on the host: deform-im2col.ts, flow-warp-host.ts): given the tape entry and
+// the gradient dY of its output, the gradients of the inputs that need one. Forward values are read through `saved`
+// (which routes them from the forward graph). Rules:
 //   conv2d      dX = Conv(dY, W flipped, channels swapped) at stride 1, else ConvTranspose(dY, W); dW one MatMul per
 //               kernel tap (dY against the shifted input window);
 //               db = sum dY
@@ -11,7 +12,9 @@
 //   pixelShuffle  the inverse CRD permutation (reshape, transpose, reshape)
 //   maxPool2x2  dY routed to the positions equal to their window's max (ties only arise at 0 after a ReLU,
 //               whose own gradient is 0 there)
-//   upsampleBilinear  dX = A_h^T dY A_w with the interpolation matrices of half-pixel bilinear resizing
+//   avgPool2x2  dY / 4 spread over each 2x2 window; zeros for a floored odd last row / column
+//   upsampleBilinear / resizeBilinear  dX = A_h^T dY A_w with the [out, in] interpolation matrices of ONNX Resize
+//               (linear): half-pixel centres (pytorch_half_pixel, positions clamped to [0, in - 1]) or align_corners
 //   softmaxChannels  dX = y (dY - sum_c dY y)
 //   padReflect  dY's interior plus its mirrored margins folded back onto the rows / columns they copied
 //   cropTopLeft  dY zero-padded back at the bottom / right
@@ -31,19 +34,32 @@ function unbroadcast(b: GraphBuilder, g: Sym, target: readonly number[]): Sym {
   return reduced.shape.join() === target.join() && reduced.shape.length === target.length ? reduced : b.reshape(reduced, target);
 }
 
-/** Interpolation matrix [out, in] of F.interpolate(bilinear, align_corners=False) along one axis. */
-export function bilinearMatrix(size: number, scale: number): Float32Array {
-  const out = size * scale;
-  const a = new Float32Array(out * size);
-  for (let o = 0; o < out; o++) {
-    const src = Math.max(0, (o + 0.5) / scale - 0.5);
-    const i0 = Math.min(Math.floor(src), size - 1);
-    const i1 = Math.min(i0 + 1, size - 1);
+/**
+ * Interpolation matrix [out, in] of ONNX Resize (mode linear) along one axis, i.e. F.interpolate(bilinear):
+ * align_corners maps o to o (in - 1) / (out - 1); otherwise pytorch_half_pixel, (o + 0.5) in / out - 0.5 with
+ * negative positions clamped to 0 (and the last input where it runs past it). An output of size 1 samples input 0.
+ */
+export function bilinearMatrix(inSize: number, outSize: number, alignCorners: boolean): Float32Array {
+  const a = new Float32Array(outSize * inSize);
+  for (let o = 0; o < outSize; o++) {
+    const src = outSize === 1 ? 0 : alignCorners ? (o * (inSize - 1)) / (outSize - 1) : Math.max(0, ((o + 0.5) * inSize) / outSize - 0.5);
+    const i0 = Math.min(Math.floor(src), inSize - 1);
+    const i1 = Math.min(i0 + 1, inSize - 1);
     const l = src - i0;
-    a[o * size + i0] += 1 - l;
-    a[o * size + i1] += l;
+    a[o * inSize + i0] += 1 - l;
+    a[o * inSize + i1] += l;
   }
   return a;
+}
+
+/** dX of a bilinear resize of `x` to dY's size: dY A_w, then A_h^T (an axis whose size is unchanged is skipped). */
+function resizeAdjoint(b: GraphBuilder, x: Sym, dY: Sym, alignCorners: boolean): Sym {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const [, , oh, ow] = dY.shape as [number, number, number, number];
+  let g = dY;
+  if (ow !== w) g = b.node('MatMul', [g, b.constant('bilinear_w', [ow, w], bilinearMatrix(w, ow, alignCorners))], [n, c, oh, w]);
+  if (oh !== h) g = b.node('MatMul', [b.constant('bilinear_hT', [h, oh], transposed(bilinearMatrix(h, oh, alignCorners), oh, h)), g], [n, c, h, w]);
+  return g;
 }
 
 function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
@@ -196,14 +212,19 @@ export function backwardRule(b: GraphBuilder, e: TapeEntry, dY: Sym, saved: Save
       out.push([e.x, b.node('Pad', [dY, b.ints([0, 0, 0, 0, 0, 0, h - hy, w - wy])], e.x.shape)]);
       return out;
     }
-    case 'upsampleBilinear': {
-      const [, , h, w] = e.x.shape as [number, number, number, number];
-      const s = e.scale;
-      const aw = b.constant('bilinear_w', [w * s, w], bilinearMatrix(w, s));
-      const ahT = b.constant('bilinear_hT', [h, h * s], transposed(bilinearMatrix(h, s), h * s, h));
-      const [n, c] = e.x.shape as [number, number];
-      const rows = b.node('MatMul', [dY, aw], [n, c, h * s, w]);
-      out.push([e.x, b.node('MatMul', [ahT, rows], e.x.shape)]);
+    case 'upsampleBilinear':
+      out.push([e.x, resizeAdjoint(b, e.x, dY, false)]);
+      return out;
+    case 'resizeBilinear':
+      out.push([e.x, resizeAdjoint(b, e.x, dY, e.alignCorners)]);
+      return out;
+    case 'avgPool2x2': {
+      const [n, c, h, w] = e.x.shape as [number, number, number, number];
+      const [, , h2, w2] = e.y.shape as [number, number, number, number];
+      const quarter = b.reshape(b.mul(dY, b.scalar(0.25)), [n, c, h2, 1, w2, 1]);
+      let dx = b.reshape(b.node('Expand', [quarter, b.ints([n, c, h2, 2, w2, 2])], [n, c, h2, 2, w2, 2]), [n, c, 2 * h2, 2 * w2]);
+      if (h !== 2 * h2 || w !== 2 * w2) dx = b.node('Pad', [dx, b.ints([0, 0, 0, 0, 0, 0, h - 2 * h2, w - 2 * w2])], e.x.shape);
+      out.push([e.x, dx]);
       return out;
     }
   }

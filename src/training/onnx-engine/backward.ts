@@ -6,7 +6,7 @@
 // segment and inputs of the backward graph under the same name; constants are copied.
 
 import { GraphBuilder, type Sym } from './graph-builder.ts';
-import type { HostEntry, TapeOps } from './tape-ops.ts';
+import { hostInputs, type HostEntry, type TapeOps } from './tape-ops.ts';
 import { backwardRule } from './backward-rules.ts';
 
 export const GRAD_PREFIX = 'grad:';
@@ -83,7 +83,7 @@ export function buildBackward(t: TapeOps, heads: readonly Sym[]): BackwardPlan {
     for (const h of t.host) {
       if (h.after !== j - 1 || !external.has(h.y.name)) continue;
       host.push(h);
-      for (const v of [h.x, h.offset, h.mask]) if (need(v)) external.add(v.name);
+      for (const v of hostInputs(h)) if (need(v)) external.add(v.name);
     }
   }
   const params = [...t.params.keys()].filter((p) => t.needsGrad.has(p) && external.has(p));

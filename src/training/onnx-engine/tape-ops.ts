@@ -3,15 +3,17 @@
 // step) and appends an entry to the tape the backward pass walks in reverse. It tracks which values depend on a
 // trainable parameter (only those get gradients).
 //
-// Host ops: the deformable conv's im2col runs on the host (deform-im2col.ts), so the forward is cut into segments,
-// one ONNX graph each: segment 0, host op 0, segment 1, ... A value a later segment (or a host op) reads becomes an
-// output of the segment that made it and an input of the one that reads it, under the same name; parameters and
-// batch inputs are inputs of every segment that reads them; constants are copied.
+// Host ops: the deformable conv's im2col (deform-im2col.ts) and the flow warp (flow-warp-host.ts) run on the host,
+// so the forward is cut into segments, one ONNX graph each: segment 0, host op 0, segment 1, ... A value a later
+// segment (or a host op) reads becomes an output of the segment that made it and an input of the one that reads it,
+// under the same name; parameters and batch inputs are inputs of every segment that reads them; constants are
+// copied into each segment that reads them (a host op reads them from the tape).
 
 import type { ConvOptions, Ops } from '../../graph/ops.ts';
 import { GraphBuilder, type Sym } from './graph-builder.ts';
 import { convAttrs, convOutputShape } from '../../graph/onnx-ops.ts';
 import { im2colShapes } from './deform-im2col.ts';
+import { flowWarpShapes } from './flow-warp-host.ts';
 
 export type TapeEntry = { readonly seg: number } & (
   | { readonly op: 'conv2d'; readonly x: Sym; readonly w: Sym; readonly b?: Sym; readonly opts: ConvOptions; readonly y: Sym }
@@ -24,17 +26,22 @@ export type TapeEntry = { readonly seg: number } & (
   | { readonly op: 'pixelShuffle'; readonly x: Sym; readonly r: number; readonly y: Sym }
   | { readonly op: 'maxPool2x2'; readonly x: Sym; readonly y: Sym }
   | { readonly op: 'upsampleBilinear'; readonly x: Sym; readonly scale: number; readonly y: Sym }
+  | { readonly op: 'avgPool2x2'; readonly x: Sym; readonly y: Sym }
+  | { readonly op: 'resizeBilinear'; readonly x: Sym; readonly alignCorners: boolean; readonly y: Sym }
   | { readonly op: 'softmaxChannels'; readonly x: Sym; readonly y: Sym }
   | { readonly op: 'padReflect'; readonly x: Sym; readonly bottom: number; readonly right: number; readonly y: Sym }
   | { readonly op: 'cropTopLeft'; readonly x: Sym; readonly y: Sym });
 
-/** A host op between segment `after` and segment `after + 1`: the deformable im2col. */
-export interface HostEntry {
-  readonly op: 'deformIm2col';
-  readonly after: number;
-  readonly x: Sym; readonly offset: Sym; readonly mask: Sym; readonly groups: number;
-  /** cols [N, C*9, H, W]. */
-  readonly y: Sym;
+/** A host op between segment `after` and segment `after + 1`: the deformable im2col or the flow warp. */
+export type HostEntry = { readonly after: number } & (
+  /** y: cols [N, C*9, H, W]. */
+  | { readonly op: 'deformIm2col'; readonly x: Sym; readonly offset: Sym; readonly mask: Sym; readonly groups: number; readonly y: Sym }
+  /** y: x warped by flow [N, 2, H, W]. */
+  | { readonly op: 'flowWarp'; readonly x: Sym; readonly flow: Sym; readonly padding: 'zeros' | 'border'; readonly y: Sym });
+
+/** The values a host op reads. */
+export function hostInputs(h: HostEntry): Sym[] {
+  return h.op === 'deformIm2col' ? [h.x, h.offset, h.mask] : [h.x, h.flow];
 }
 
 /** Producer of a value: a segment index, 'global' (batch input / parameter) or 'host'. */
@@ -104,8 +111,9 @@ export class TapeOps implements Ops<Sym> {
     return s;
   }
 
+  /** Becomes an initializer of each segment that reads it (`use`): one only a host op reads is in no graph. */
   constant(name: string, shape: readonly number[], data: Float32Array): Sym {
-    const s = this.f.constant(name, shape, data);
+    const s = { name: this.f.fresh(name), shape };
     this.constants.set(s.name, { shape, data });
     this.producer.set(s.name, this.seg);
     return s;
@@ -129,17 +137,25 @@ export class TapeOps implements Ops<Sym> {
     }));
   }
 
+  /** Records a host op after the current segment (its inputs become outputs of their segments) and opens the next. */
+  private hostOp(name: string, shape: readonly number[], entry: (y: Sym) => HostEntry): Sym {
+    const y = { name: `host${this.hostCount++}_${name}`, shape };
+    const h = entry(y);
+    const ins = hostInputs(h);
+    for (const v of ins) if (!this.constants.has(v.name)) this.expose(v); // constants it reads from `constants`
+    this.host.push(h);
+    this.producer.set(y.name, 'host');
+    if (ins.some((v) => this.needsGrad.has(v.name))) this.needsGrad.add(y.name);
+    this.segments.push(new GraphBuilder(`f${this.segments.length}_`));
+    return y;
+  }
+
   /** Deformable im2col on the host, then the weight as a 1x1 conv in the next segment. */
   deformConv(x: Sym, offset: Sym, mask: Sym, w: Sym, b: Sym | undefined, groups: number): Sym {
     const s = im2colShapes(x.shape, offset.shape, mask.shape, groups);
     const o = w.shape[0]!;
     if (w.shape.join() !== [o, s.c, 3, 3].join()) throw new Error(`deformConv: weight [${w.shape}] is not [O, ${s.c}, 3, 3]`);
-    for (const v of [x, offset, mask]) this.expose(v);
-    const y = { name: `host${this.hostCount++}_deform_cols`, shape: [s.n, s.c * 9, s.h, s.w] };
-    this.host.push({ op: 'deformIm2col', after: this.seg, x, offset, mask, groups, y });
-    this.producer.set(y.name, 'host');
-    if ([x, offset, mask].some((v) => this.needsGrad.has(v.name))) this.needsGrad.add(y.name);
-    this.segments.push(new GraphBuilder(`f${this.segments.length}_`));
+    const y = this.hostOp('deform_cols', [s.n, s.c * 9, s.h, s.w], (y) => ({ op: 'deformIm2col', after: this.seg, x, offset, mask, groups, y }));
     const w1 = this.op([w], () => ({ op: 'reshape' as const, x: w, y: this.f.reshape(w, [o, s.c * 9, 1, 1]) }));
     return this.conv2d(y, w1, b, { pad: 0 });
   }
@@ -191,15 +207,25 @@ export class TapeOps implements Ops<Sym> {
     return this.op([x], () => ({ op: 'cropTopLeft' as const, x, y: this.f.slice(x, [2, 3], [0, 0], [h, w]) }));
   }
 
-  // The video network's ops (avgPool2x2, resizeBilinear, flowWarp) have no backward rule in this engine yet: a
-  // network that uses them trains on the tfjs engine.
-  private unsupported(op: string): never {
-    throw new Error(`onnx engine: ${op} has no backward rule yet (train this network with engine: tfjs)`);
+  // The video network's ops (SPyNet, Ref-VSR propagation).
+  avgPool2x2(x: Sym): Sym {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    return this.op([x], () => ({ op: 'avgPool2x2' as const, x, y: this.f.node('AveragePool', [x], [n, c, Math.floor(h / 2), Math.floor(w / 2)], { kernel_shape: [2, 2], strides: [2, 2] }) }));
   }
 
-  avgPool2x2(_x: Sym): Sym { return this.unsupported('avgPool2x2'); }
-  resizeBilinear(_x: Sym, _h: number, _w: number, _alignCorners: boolean): Sym { return this.unsupported('resizeBilinear'); }
-  flowWarp(_x: Sym, _flow: Sym, _padding: 'zeros' | 'border'): Sym { return this.unsupported('flowWarp'); }
+  resizeBilinear(x: Sym, h: number, w: number, alignCorners: boolean): Sym {
+    const [n, c] = x.shape as [number, number];
+    return this.op([x], () => ({
+      op: 'resizeBilinear' as const, x, alignCorners,
+      y: this.f.node('Resize', [x, '', '', this.f.ints([n, c, h, w])], [n, c, h, w], { mode: 'linear', coordinate_transformation_mode: alignCorners ? 'align_corners' : 'pytorch_half_pixel' }),
+    }));
+  }
+
+  /** On the host (flow-warp-host.ts), between this segment and the next. */
+  flowWarp(x: Sym, flow: Sym, padding: 'zeros' | 'border'): Sym {
+    const s = flowWarpShapes(x.shape, flow.shape, padding);
+    return this.hostOp('flow_warp', [s.n, s.c, s.h, s.w], (y) => ({ op: 'flowWarp', after: this.seg, x, flow, padding, y }));
+  }
 
   upsampleBilinear(x: Sym, scale: number): Sym {
     const [n, c, h, w] = x.shape as [number, number, number, number];

@@ -12,6 +12,7 @@ import { TapeOps, type HostEntry } from './tape-ops.ts';
 import { buildBackward, GRAD_PREFIX, gradOutputName, type BackwardPlan } from './backward.ts';
 import type { GraphBuilder, Sym } from './graph-builder.ts';
 import { deformIm2col, deformIm2colBackward, im2colShapes } from './deform-im2col.ts';
+import { flowWarp, flowWarpBackward, flowWarpShapes } from './flow-warp-host.ts';
 
 /** A network over the op interface: named inputs in, named heads out. */
 export type Network = (ops: TapeOps, inputs: Readonly<Record<string, Sym>>) => Record<string, Sym>;
@@ -71,10 +72,38 @@ export class TrainGraph {
   /** Parameters that receive a gradient. */
   get gradParams(): readonly string[] { return this.plan?.params ?? []; }
 
+  /** A forward value a host op reads: from the step's values, or a constant of the tape. */
+  private hostValue(env: Map<string, ort.Tensor>, s: Sym): Float32Array {
+    const t = env.get(s.name);
+    if (t) return f32(t);
+    const c = this.tape.constants.get(s.name);
+    if (!c) throw new Error(`onnx engine: host op input ${s.name} was not computed`);
+    return c.data;
+  }
+
   private runHost(h: HostEntry, env: Map<string, ort.Tensor>): void {
-    const s = im2colShapes(h.x.shape, h.offset.shape, h.mask.shape, h.groups);
-    const cols = deformIm2col(s, f32(env.get(h.x.name)!), f32(env.get(h.offset.name)!), f32(env.get(h.mask.name)!));
-    env.set(h.y.name, new ort.Tensor('float32', cols, h.y.shape as number[]));
+    const v = (s: Sym) => this.hostValue(env, s);
+    const y = h.op === 'deformIm2col'
+      ? deformIm2col(im2colShapes(h.x.shape, h.offset.shape, h.mask.shape, h.groups), v(h.x), v(h.offset), v(h.mask))
+      : flowWarp(flowWarpShapes(h.x.shape, h.flow.shape, h.padding), v(h.x), v(h.flow));
+    env.set(h.y.name, new ort.Tensor('float32', y, h.y.shape as number[]));
+  }
+
+  /** A host op's backward: adds the gradients of its inputs that need one, given dY. */
+  private hostBackward(h: HostEntry, env: Map<string, ort.Tensor>, dy: Float32Array, add: (name: string, g: Float32Array) => void): void {
+    const v = (s: Sym) => this.hostValue(env, s);
+    const need = (s: Sym) => this.tape.needsGrad.has(s.name);
+    if (h.op === 'deformIm2col') {
+      const s = im2colShapes(h.x.shape, h.offset.shape, h.mask.shape, h.groups);
+      const r = deformIm2colBackward(s, v(h.x), v(h.offset), v(h.mask), dy, need(h.x));
+      if (need(h.offset)) add(h.offset.name, r.offset);
+      if (need(h.mask)) add(h.mask.name, r.mask);
+      if (need(h.x) && r.x) add(h.x.name, r.x);
+    } else {
+      const r = flowWarpBackward(flowWarpShapes(h.x.shape, h.flow.shape, h.padding), v(h.x), v(h.flow), dy, need(h.x), need(h.flow));
+      if (r.x) add(h.x.name, r.x);
+      if (r.flow) add(h.flow.name, r.flow);
+    }
   }
 
   async forward(inputs: Readonly<Record<string, Float32Tensor>>, param: ParamSource): Promise<ForwardPass> {
@@ -126,14 +155,8 @@ export class TrainGraph {
       }
       for (const h of this.plan.host) {
         if (h.after !== j - 1) continue;
-        const dcols = grads.get(h.y.name);
-        if (!dcols) continue;
-        const s = im2colShapes(h.x.shape, h.offset.shape, h.mask.shape, h.groups);
-        const needX = this.tape.needsGrad.has(h.x.name);
-        const r = deformIm2colBackward(s, f32(pass.env.get(h.x.name)!), f32(pass.env.get(h.offset.name)!), f32(pass.env.get(h.mask.name)!), dcols, needX);
-        if (this.tape.needsGrad.has(h.offset.name)) add(h.offset.name, r.offset);
-        if (this.tape.needsGrad.has(h.mask.name)) add(h.mask.name, r.mask);
-        if (needX && r.x) add(h.x.name, r.x);
+        const dy = grads.get(h.y.name);
+        if (dy) this.hostBackward(h, pass.env, dy, add);
       }
     }
     const out = new Map<string, Float32Tensor>();
