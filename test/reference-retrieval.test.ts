@@ -16,7 +16,7 @@ import { rgbImage, type RgbImage } from '../src/image/rgb-image.ts';
 import { Rng } from '../src/random/rng.ts';
 import { pilResizeBicubic } from '../src/image/pil-bicubic.ts';
 import { decodeImage } from '../src/image/decode.ts';
-import { distinctiveScores, meanFeature, referenceScore, scoreGrid } from '../src/matching/scene-score.ts';
+import { albumScores, consistentVote, distinctiveScores, meanFeature, referenceMatches, referenceScore, scoreGrid, standardise } from '../src/matching/scene-score.ts';
 import { SceneScorer } from '../src/matching/scene-score-graph.ts';
 import { listAlbum, rankAlbum, retrievalView } from '../src/pipeline/reference-retrieval.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
@@ -47,6 +47,10 @@ test('scene score on ONNX Runtime (what album ranking runs) agrees with the JS d
       const ort = await scorer.score(a, b);
       assert.ok(Math.abs(js.score - ort.score) < 1e-6, `${js.score} vs ${ort.score}`);
       assert.equal(ort.mutual, js.mutual);
+      const jsPairs = referenceMatches(a, b).pairs;
+      const ortPairs = (await scorer.bestMatches(a, b)).pairs;
+      assert.deepEqual([...ortPairs], [...jsPairs]);
+      assert.equal(jsPairs.length / 2, Math.round(js.mutual * a.height * a.width));
     }
   } finally {
     await scorer.release();
@@ -61,6 +65,57 @@ test('album-relative scores: a photo matching the input\'s cells unusually well 
   assert.ok(d[2]! > 1.5, String(d[2]));
   assert.deepEqual(distinctiveScores([Float32Array.of(0.5, 0.7)]), [0]);
   assert.throws(() => distinctiveScores([Float32Array.of(1), Float32Array.of(1, 2)]), /input cells/);
+});
+
+/** Mutual pairs (flattened input cell, reference cell) placing a w x h input grid at scale s and shift (tx, ty) in a reference grid of width refW. */
+function placedPairs(w: number, h: number, refW: number, s: number, tx: number, ty: number): number[] {
+  const out: number[] = [];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.push(y * w + x, Math.round(ty + s * y) * refW + Math.round(tx + s * x));
+  return out;
+}
+
+test('geometric vote: matches agreeing on one placement (any listed scale) outvote as many scattered ones; weights count', () => {
+  const w = 8, h = 6, refW = 24;
+  const ones = new Float64Array(w * h).fill(1);
+  for (const s of [0.5, 1, 1.41, 2]) {
+    const placed = Int32Array.from(placedPairs(w, h, refW, s, 3, 2));
+    // Rounding to cells keeps every match within a bin of the true shift: all 48 meet in one bin.
+    assert.equal(consistentVote(placed, w, refW, ones), w * h, `scale ${s}`);
+  }
+  // The same input cells matched to random reference cells (each reference cell once, as mutual matches are).
+  const rng = new Rng(7);
+  const cells = Array.from({ length: refW * 20 }, (_, j) => j);
+  for (let i = cells.length - 1; i > 0; i--) { const k = Math.floor(rng.uniform() * (i + 1)); [cells[i], cells[k]] = [cells[k]!, cells[i]!]; }
+  const scattered = Int32Array.from(Array.from({ length: w * h }, (_, i) => [i, cells[i]!]).flat());
+  const vote = consistentVote(scattered, w, refW, ones);
+  assert.ok(vote <= 0.35 * w * h, `scattered matches vote ${vote}`);
+  // Only weighted matches count: half the cells at weight 0 halve the vote; negative weights count as 0.
+  const half = Float64Array.from(ones, (_, i) => (i % 2 ? 1 : -1));
+  assert.equal(consistentVote(Int32Array.from(placedPairs(w, h, refW, 1, 3, 2)), w, refW, half), w * h / 2);
+  assert.equal(consistentVote(new Int32Array(0), w, refW, ones), 0);
+  assert.throws(() => consistentVote(Int32Array.of(1, 2, 3), w, refW, ones), /pairs/);
+});
+
+test('album scores: of two photos whose cells match equally well, the one whose matches agree geometrically ranks first', () => {
+  const w = 6, h = 4, refW = 16, n = w * h;
+  const rng = new Rng(3);
+  // Ten unrelated photos (low, noisy best cosines, scattered matches) and two candidates with the same high cosines.
+  const photos: { best: Float32Array; pairs: Int32Array; refWidth: number }[] = [];
+  const scatter = () => Int32Array.from(Array.from({ length: n }, (_, i) => [i, Math.floor(rng.uniform() * refW * 12)]).flat());
+  for (let p = 0; p < 10; p++) photos.push({ best: Float32Array.from({ length: n }, () => 0.3 + 0.1 * rng.uniform()), pairs: scatter(), refWidth: refW });
+  const high = Float32Array.from({ length: n }, () => 0.7 + 0.05 * rng.uniform());
+  photos.push({ best: high, pairs: scatter(), refWidth: refW });
+  photos.push({ best: Float32Array.from(high), pairs: Int32Array.from(placedPairs(w, h, refW, 1.41, 2, 1)), refWidth: refW });
+  const s = albumScores(w, photos);
+  assert.equal(s.appearance[10], s.appearance[11], 'same cosines, same appearance');
+  assert.ok(s.geometry[11]! > 2 * s.geometry[10]!, JSON.stringify(s.geometry.slice(10)));
+  const order = s.combined.map((v, k) => ({ v, k })).sort((a, b) => b.v - a.v).map((x) => x.k);
+  assert.deepEqual(order.slice(0, 2), [11, 10]);
+  // Album-relative: standardised parts, and a one-photo album scores 0.
+  assert.deepEqual(albumScores(w, [photos[11]!]).combined, [0]);
+  assert.deepEqual(standardise([2, 2, 2]), [0, 0, 0]);
+  const z = standardise([1, 2, 3, 6]);
+  assert.ok(Math.abs(z.reduce((a, b) => a + b, 0)) < 1e-12 && Math.abs(z.reduce((a, b) => a + b * b, 0) - 4) < 1e-9);
 });
 
 test('scene score: centring removes what every cell shares', () => {

@@ -42,9 +42,9 @@ export async function albumReferences(model: RefSRModel, input: RgbImage, inputP
   progress.stop();
   const chosen = r.ranking.slice(0, k);
   const n = r.ranking.length + r.skipped.length;
-  progress.note(`reference ranking of ${r.ranking.length} photos in ${dir} (${r.seconds.toFixed(1)} s, ${(1000 * r.seconds / Math.max(1, n)).toFixed(0)} ms per photo${r.skipped.length ? `, ${r.skipped.length} skipped` : ''}${r.ignored ? `, ${r.ignored} non-image files ignored` : ''}); ranked by distinct = how much better than the album average its cells match the input's (z-score, top 30% of cells); score = mean best cosine, mutual = share of mutual matches:`);
+  progress.note(`reference ranking of ${r.ranking.length} photos in ${dir} (${r.seconds.toFixed(1)} s, ${(1000 * r.seconds / Math.max(1, n)).toFixed(0)} ms per photo${r.skipped.length ? `, ${r.skipped.length} skipped` : ''}${r.ignored ? `, ${r.ignored} non-image files ignored` : ''}); ranked by distinct = appearance + geometry, each standardised over the album (appearance: how much better than the album average its cells match the input's, top 30% of cells; geometry: weight of the mutual matches agreeing on one placement, scale and shift); score = mean best cosine, mutual = share of mutual matches:`);
   r.ranking.slice(0, Math.max(RANKING_LINES, k)).forEach((c, i) => {
-    progress.note(`  ${String(i + 1).padStart(3)}. distinct ${c.distinct.toFixed(2).padStart(5)}  score ${c.score.toFixed(3)}  mutual ${c.mutual.toFixed(3)}  ${basename(c.file)}${i < k ? '  <- used' : ''}`);
+    progress.note(`  ${String(i + 1).padStart(3)}. distinct ${c.distinct.toFixed(2).padStart(5)} (appearance ${c.appearance.toFixed(2).padStart(5)}, geometry ${c.geometry.toFixed(2).padStart(5)})  score ${c.score.toFixed(3)}  mutual ${c.mutual.toFixed(3)}  ${basename(c.file)}${i < k ? '  <- used' : ''}`);
   });
   if (r.ranking.length > Math.max(RANKING_LINES, k)) progress.note(`  ... ${r.ranking.length - Math.max(RANKING_LINES, k)} more (--json lists all)`);
   if (chosen.length < k) progress.note(`note: --top-k ${k} asked for more references than the ${chosen.length} readable photos`);

@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { OnnxModel } from '../graph/onnx-model.ts';
 import { OrtGraph } from '../graph/ort-session.ts';
-import type { ReferenceScore, ScoreGrid } from './scene-score.ts';
+import { mutualPairs, type CellMatches, type ReferenceScore, type ScoreGrid } from './scene-score.ts';
 
 export class SceneScorer {
   private constructor(private readonly graph: OrtGraph) {}
@@ -34,23 +34,21 @@ export class SceneScorer {
     return { score: best.length ? sum / best.length : 0, mutual };
   }
 
-  /** Per input cell the best cosine with any reference cell, and the mutual-match share. */
-  async bestMatches(input: ScoreGrid, ref: ScoreGrid): Promise<{ best: Float32Array; mutual: number }> {
+  /** Per input cell the best cosine with any reference cell, the mutual-match share and the mutual pairs. */
+  async bestMatches(input: ScoreGrid, ref: ScoreGrid): Promise<CellMatches> {
     const c = input.channels;
     if (ref.channels !== c) throw new Error(`SceneScorer: the grids have ${c} and ${ref.channels} channels`);
     const nIn = input.height * input.width;
     const nRef = ref.height * ref.width;
-    if (nIn === 0 || nRef === 0) return { best: new Float32Array(0), mutual: 0 };
+    if (nIn === 0 || nRef === 0) return { best: new Float32Array(0), mutual: 0, pairs: new Int32Array(0) };
     const out = await this.graph.runRawTensors({
       a: new ort.Tensor('float32', input.unit, [nIn, c]),
       b: new ort.Tensor('float32', ref.unit, [nRef, c]),
     });
     const best = out.best_in!.data as Float32Array;
-    const argIn = out.arg_in!.data as BigInt64Array;
-    const argRef = out.arg_ref!.data as BigInt64Array;
-    let mutual = 0;
-    for (let i = 0; i < nIn; i++) if (Number(argRef[Number(argIn[i]!)]!) === i) mutual++;
-    return { best: new Float32Array(best), mutual: mutual / nIn };
+    const argIn = Int32Array.from(out.arg_in!.data as BigInt64Array, Number);
+    const argRef = Int32Array.from(out.arg_ref!.data as BigInt64Array, Number);
+    return { best: new Float32Array(best), ...mutualPairs(argIn, argRef) };
   }
 
   async release(): Promise<void> { await this.graph.release(); }
