@@ -25,7 +25,8 @@ import { frozenStart } from '../src/training/stages/restoration-stage.ts';
 import { WeightMap } from '../src/weights/weight-map.ts';
 import { Rng } from '../src/random/rng.ts';
 import type { Float32Tensor } from '../src/tensor/host-tensor.ts';
-import { bundledModels, resolveModel } from '../src/pipeline/model-registry.ts';
+import { bundledModels, resolveImageModel, resolveModel } from '../src/pipeline/model-registry.ts';
+import { RefSRModel } from '../src/pipeline/refsr-model.ts';
 
 const dir = tempDir('refsr-vggstart-');
 const rand = (rng: Rng, shape: number[], scale = 1): Float32Tensor => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()) });
@@ -298,5 +299,25 @@ data:
 test('the first bundled model stays reachable by name (--model v1)', () => {
   assert.ok(bundledModels().includes('v1') && bundledModels().includes('default'));
   assert.equal(resolveModel('v1'), join(repoRoot, 'models', 'v1.safetensors'));
-  assert.throws(() => resolveModel('v9'), /unknown model "v9"; bundled models: default, v1/);
+  assert.throws(() => resolveModel('v9'), /unknown model "v9"; bundled models: default, multi-reference, v1/);
+});
+
+test('upscale picks the bundled multi-reference model for several references, the default for one, and never overrides --model', async () => {
+  const models = join(repoRoot, 'models');
+  assert.equal(resolveImageModel(undefined, 1), join(models, 'default.safetensors'));
+  assert.equal(resolveImageModel(undefined, 3), join(models, 'multi-reference.safetensors'));
+  assert.equal(resolveImageModel('v1', 3), join(models, 'v1.safetensors'));
+  assert.equal(resolveImageModel('default', 2), join(models, 'default.safetensors'));
+  // It is an MRefSR bundle with the default model's structure, frozen extractor and encoder, and threshold.
+  const [multi, single] = await Promise.all([RefSRModel.load(join(models, 'multi-reference.safetensors')), RefSRModel.load(join(models, 'default.safetensors'))]);
+  try {
+    assert.deepEqual(multi.info.mref, { ngf: 32, blocks: 8, groups: 4, refWidths: { relu1_1: 64, relu2_1: 128, relu3_1: 256 }, levelBlocks: { content: 8, small: 4, medium: 1, large: 1 }, smallAggregation: false });
+    assert.equal(multi.info.unrelatedScore, single.info.unrelatedScore);
+    for (const k of single.weights.keys().filter((k) => k.startsWith('feature_extraction_image') || k.startsWith('vgg.'))) {
+      assert.deepEqual(multi.weights.get(k)!.data, single.weights.get(k)!.data, k);
+    }
+    assert.match(multi.weights.metadata['refsr.provenance']!, /CC BY 4\.0/);
+  } finally {
+    await Promise.all([multi.release(), single.release()]);
+  }
 });

@@ -103,7 +103,7 @@ export class RefSRModel {
   /**
    * Features for reference retrieval (pipeline/reference-retrieval.ts): conv3_1 (before its ReLU) of the reference
    * encoder (`vgg.*`) on a small view [1, 3, S, S] -> [1, C, S/4, S/4]. For models whose encoder is ImageNet VGG19
-   * this is the same function as the VGG-start contrastive branch (precision@3 0.852 on the multi-view album, against
+   * this is the same function as the VGG-start contrastive branch (precision@3 0.852 by appearance alone on the multi-view album, against
    * 0.778 with the default model's trained student branch, bench/retrieval.ts); for v1, whose encoder is its
    * contrastive branch 2, it is that branch.
    */
