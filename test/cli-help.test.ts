@@ -33,7 +33,8 @@ test('every command help shows an example and marks its required options; model 
   assert.match(up, /-r, --ref <file>\s+reference image \(repeat for several; required\s+unless --ref-dir\)/);
   assert.match(up, /--ref-dir <folder>/);
   assert.doesNotMatch(up, /default: \[\]/);
-  assert.match(up, /bundled model name \(default, v1; default: default\)/);
+  assert.match(up, /bundled model name \(default, multi-reference, v1;\s+default:\s+default;\s+multi-reference\s+with\s+several\s+references\)/);
+  assert.match(refsr(['eval', '--help']).stdout, /bundled model name \(default, multi-reference, v1;\s+default:\s+default\)/);
   assert.match(refsr(['match', '--help']).stdout, /--viz <file\.png>\s+picture to write \(required\)/);
   assert.match(refsr(['convert', '--help']).stdout, /-o, --output <file>\s+output \.safetensors \(required\)/);
   assert.match(refsr(['train', '--help']).stdout, /-c, --config <file>\s+.*\(required\)/);

@@ -207,7 +207,7 @@ test('refsr upscale --ref-dir: prints the ranking with scores, warns about the d
   assert.ok(existsSync(out));
   assert.match(r.stderr, /warning: skipped .*broken\.jpg: .*(damaged|truncated)/);
   assert.match(r.stderr, /reference ranking of 5 photos/);
-  assert.match(r.stderr, /1\. distinct +-?\d+\.\d\d {2}score -?\d\.\d{3} {2}mutual \d\.\d{3} {2}same-.*<- used/);
+  assert.match(r.stderr, /1\. distinct +-?\d+\.\d\d \(appearance +-?\d+\.\d\d, geometry +-?\d+\.\d\d\) {2}score -?\d\.\d{3} {2}mutual \d\.\d{3} {2}same-.*<- used/);
   assert.match(r.stderr, /packed into one canvas/);
   const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
   assert.equal(summary.topK, 2);
