@@ -26,16 +26,15 @@ import { toNCHW } from '../../image/layout.ts';
 import { Rng } from '../../random/rng.ts';
 import { readWeightFile } from '../../weights/read-weight-file.ts';
 import { WeightMap } from '../../weights/weight-map.ts';
-import { writeSafetensors, type TensorToWrite } from '../../weights/safetensors.ts';
 import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 import type { TrainConfig } from '../config.ts';
-import { paramsWithPrefix, type StageLoss, type TrainingStage } from '../train-loop.ts';
+import type { StageLoss, TrainingStage } from '../train-loop.ts';
 import { concatBatch, stepSeed } from './batch.ts';
 import { trainingProvenance } from '../provenance.ts';
 import { warmStartWeight } from '../warm-start.ts';
 import { groupGainFigures } from '../reference-gain.ts';
 import type { Network } from '../onnx-engine/train-graph.ts';
-import { frozenStart, pairSources, restorationImages } from './restoration-stage.ts';
+import { frozenStart, pairSources, restorationBundle, restorationImages, writeBundle } from './restoration-stage.ts';
 
 type LevelName = 'relu1_1' | 'relu2_1' | 'relu3_1';
 type Level = { ref: Float32Tensor; refLocal: Float32Tensor; preOffset: Float32Tensor };
@@ -46,8 +45,6 @@ export interface MultiReferenceBatch {
   /** Per reference slot, its levels stacked over the batch. */
   readonly refs: readonly Partial<Record<LevelName, Level>>[];
 }
-
-const RESTORATION_PREFIXES = ['content_extractor.', 'dyn_agg_restore.'];
 
 export class MultiReferenceStage implements TrainingStage<MultiReferenceBatch> {
   private readonly valSynthetic: GroupSample[];
@@ -167,9 +164,7 @@ export class MultiReferenceStage implements TrainingStage<MultiReferenceBatch> {
   outputTerms(): { terms: tf.Tensor[]; logs: Record<string, tf.Scalar> } { return { terms: [], logs: {} }; }
 
   private bundle(): WeightMap {
-    const all = new Map(this.frozen);
-    for (const [k, t] of paramsWithPrefix(this.params, RESTORATION_PREFIXES)) all.set(k, t);
-    return WeightMap.fromTensors(all, this.metadata(0));
+    return restorationBundle(this.frozen, this.params, this.metadata(0));
   }
 
   private metadata(step: number): Record<string, string> {
@@ -210,13 +205,7 @@ export class MultiReferenceStage implements TrainingStage<MultiReferenceBatch> {
   }
 
   async exportModel(path: string, step: number): Promise<void> {
-    const tensors = new Map<string, TensorToWrite>();
-    const weights = this.bundle();
-    for (const k of weights.keys()) {
-      const t = weights.get(k)!;
-      tensors.set(k, { dtype: 'F32', shape: t.shape, data: t.data });
-    }
-    await writeSafetensors(path, tensors, this.metadata(step));
+    await writeBundle(path, this.bundle(), this.metadata(step));
   }
 
   async dispose(): Promise<void> {

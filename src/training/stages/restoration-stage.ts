@@ -119,6 +119,23 @@ export async function frozenStart(cfg: TrainConfig): Promise<Map<string, Float32
   return frozen;
 }
 
+/** A model bundle's weights: the frozen half and the trained restoration network (both restoration stages). */
+export function restorationBundle(frozen: ReadonlyMap<string, Float32Tensor>, params: ParamStore, metadata: Record<string, string> = {}): WeightMap {
+  const all = new Map(frozen);
+  for (const [k, t] of paramsWithPrefix(params, RESTORATION_PREFIXES)) all.set(k, t);
+  return WeightMap.fromTensors(all, metadata);
+}
+
+/** Writes a bundle's weights as F32 safetensors with its metadata, atomically. */
+export async function writeBundle(path: string, weights: WeightMap, metadata: Record<string, string>): Promise<void> {
+  const tensors = new Map<string, TensorToWrite>();
+  for (const k of weights.keys()) {
+    const t = weights.get(k)!;
+    tensors.set(k, { dtype: 'F32', shape: t.shape, data: t.data });
+  }
+  await writeSafetensors(path, tensors, metadata);
+}
+
 export class RestorationStage implements TrainingStage<RestorationBatch> {
   private readonly valSamples: RestorationSample[];
   private readonly mvValSamples: RestorationSample[];
@@ -297,9 +314,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
   }
 
   private bundle(): WeightMap {
-    const all = new Map(this.frozen);
-    for (const [k, t] of paramsWithPrefix(this.params, RESTORATION_PREFIXES)) all.set(k, t);
-    return WeightMap.fromTensors(all);
+    return restorationBundle(this.frozen, this.params);
   }
 
   /**
@@ -319,13 +334,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
   }
 
   async exportModel(path: string, step: number): Promise<void> {
-    const tensors = new Map<string, TensorToWrite>();
-    const weights = this.bundle();
-    for (const k of weights.keys()) {
-      const t = weights.get(k)!;
-      tensors.set(k, { dtype: 'F32', shape: t.shape, data: t.data });
-    }
-    await writeSafetensors(path, tensors, {
+    await writeBundle(path, this.bundle(), {
       [METADATA_KEYS.architecture]: 'c2-matching',
       [METADATA_KEYS.variant]: 'custom',
       [METADATA_KEYS.restorationConfig]: JSON.stringify(this.cfg.model.restoration),
