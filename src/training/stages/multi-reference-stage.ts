@@ -12,7 +12,7 @@ import { ParamStore, type WeightSource } from '../param-store.ts';
 import { TfjsOps, fromNCHW } from '../tfjs-ops.ts';
 import { mrefRestorationNet, type MRefConfig, type MRefReference } from '../../models/mref-arch.ts';
 import { mrefConfigFromRestoration } from '../../models/mref-spec.ts';
-import { describeBundle, METADATA_KEYS, MREF_ARCHITECTURE, type BundleInfo } from '../../models/model-bundle.ts';
+import { describeBundle, METADATA_KEYS, MREF_ARCHITECTURE } from '../../models/model-bundle.ts';
 import { RefSRModel } from '../../pipeline/refsr-model.ts';
 import { tileInputs } from '../../pipeline/restore-tiled.ts';
 import { correspondenceFeatures } from '../../pipeline/super-resolve.ts';
@@ -24,17 +24,15 @@ import { multiviewGroup, type Scene } from '../data/pair-sources.ts';
 import { l1Loss } from '../losses/pixel.ts';
 import { toNCHW } from '../../image/layout.ts';
 import { Rng } from '../../random/rng.ts';
-import { readWeightFile } from '../../weights/read-weight-file.ts';
-import { WeightMap } from '../../weights/weight-map.ts';
+import type { WeightMap } from '../../weights/weight-map.ts';
 import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 import type { TrainConfig } from '../config.ts';
 import type { StageLoss, TrainingStage } from '../train-loop.ts';
 import { concatBatch, stepSeed } from './batch.ts';
 import { trainingProvenance } from '../provenance.ts';
-import { warmStartWeight } from '../warm-start.ts';
 import { groupGainFigures } from '../reference-gain.ts';
 import type { Network } from '../onnx-engine/train-graph.ts';
-import { frozenStart, pairSources, restorationBundle, restorationImages, writeBundle } from './restoration-stage.ts';
+import { pairSources, restorationBundle, restorationStart, writeBundle } from './restoration-stage.ts';
 
 type LevelName = 'relu1_1' | 'relu2_1' | 'relu3_1';
 type Level = { ref: Float32Tensor; refLocal: Float32Tensor; preOffset: Float32Tensor };
@@ -80,13 +78,7 @@ export class MultiReferenceStage implements TrainingStage<MultiReferenceBatch> {
 
   /** `frozenThreads`: ONNX Runtime threads of the frozen half (the ONNX engine's batch worker passes 1). */
   static async create(cfg: TrainConfig, resume: WeightSource | undefined, opts: { frozenThreads?: number } = {}): Promise<MultiReferenceStage> {
-    const split = await restorationImages(cfg);
-    const frozen = await frozenStart(cfg);
-    const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
-    const source: WeightSource = (name, shape) => resume?.(name) ?? warmStartWeight(from, { widen: cfg.init.widen ?? {}, reseed: cfg.init.reseed ?? [] }, name, shape);
-    const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
-    const info: BundleInfo = { variant: 'custom', restoration: cfg.model.restoration, vggInput: 'imagenet', matchReference: cfg.model.matchReference ?? 'sharp' };
-    const features = new RefSRModel(WeightMap.fromTensors(frozen), info, cfg.init.extractor!, { threads: opts.frozenThreads });
+    const { split, frozen, from, params, features } = await restorationStart(cfg, resume, opts.frozenThreads);
     const { scenes, valScenes } = await pairSources(cfg);
     return new MultiReferenceStage(cfg, params, frozen, features, split.train, split.val, { train: scenes, val: valScenes }, from?.metadata ?? {});
   }

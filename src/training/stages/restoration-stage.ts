@@ -119,6 +119,26 @@ export async function frozenStart(cfg: TrainConfig): Promise<Map<string, Float32
   return frozen;
 }
 
+/** How the frozen half (features, matching) of a restoration run is described to the inference code. */
+function frozenHalfInfo(cfg: TrainConfig): BundleInfo {
+  return { variant: 'custom', restoration: cfg.model.restoration, vggInput: 'imagenet', matchReference: cfg.model.matchReference ?? 'sharp' };
+}
+
+/**
+ * What both restoration stages start from: the photos split, the frozen weights, the trainable parameters (resumed,
+ * else warm-started from `init.from`, else seeded), the starting model file (`from`, for its metadata) and the frozen
+ * half on ONNX Runtime with `frozenThreads` threads.
+ */
+export async function restorationStart(cfg: TrainConfig, resume: WeightSource | undefined, frozenThreads?: number) {
+  const split = await restorationImages(cfg);
+  const frozen = await frozenStart(cfg);
+  const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
+  const source: WeightSource = (name, shape) => resume?.(name) ?? warmStartWeight(from, { widen: cfg.init.widen ?? {}, reseed: cfg.init.reseed ?? [] }, name, shape);
+  const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
+  const features = new RefSRModel(WeightMap.fromTensors(frozen), frozenHalfInfo(cfg), cfg.init.extractor!, { threads: frozenThreads });
+  return { split, frozen, from, params, features };
+}
+
 /** A model bundle's weights: the frozen half and the trained restoration network (both restoration stages). */
 export function restorationBundle(frozen: ReadonlyMap<string, Float32Tensor>, params: ParamStore, metadata: Record<string, string> = {}): WeightMap {
   const all = new Map(frozen);
@@ -184,21 +204,12 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     return { loss: tf.addN([dReal, dFake, gp.penalty]) as tf.Scalar, logs: { d_real: dReal, d_fake: dFake, gp: gp.penalty } };
   }
 
-  private static info(cfg: TrainConfig): BundleInfo {
-    return { variant: 'custom', restoration: cfg.model.restoration, vggInput: 'imagenet', matchReference: cfg.model.matchReference ?? 'sharp' };
-  }
-
   /**
    * `frozenThreads`: ONNX Runtime threads of the frozen half (features, matching) that `prepare` runs; default all
    * cores. The ONNX engine's batch worker passes 1: the other core is the step's.
    */
   static async create(cfg: TrainConfig, resume: WeightSource | undefined, opts: { frozenThreads?: number } = {}): Promise<RestorationStage> {
-    const split = await restorationImages(cfg);
-    const frozen = await frozenStart(cfg);
-    const from = cfg.init.from ? await readWeightFile(cfg.init.from) : undefined;
-    const source: WeightSource = (name, shape) => resume?.(name) ?? warmStartWeight(from, { widen: cfg.init.widen ?? {}, reseed: cfg.init.reseed ?? [] }, name, shape);
-    const params = new ParamStore({ source, init: { seed: cfg.seed, std: cfg.init.std, zero: cfg.init.zero } });
-    const features = new RefSRModel(WeightMap.fromTensors(frozen), RestorationStage.info(cfg), cfg.init.extractor!, { threads: opts.frozenThreads });
+    const { split, frozen, params, features } = await restorationStart(cfg, resume, opts.frozenThreads);
     return new RestorationStage(cfg, params, frozen, features, split.train, split.val, resume, await pairSources(cfg));
   }
 
@@ -325,7 +336,7 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
    */
   async validate(signal?: AbortSignal): Promise<Record<string, number>> {
     if (this.valSamples.length + this.mvValSamples.length === 0) return {};
-    const model = new RefSRModel(this.bundle(), RestorationStage.info(this.cfg), 'validation');
+    const model = new RefSRModel(this.bundle(), frozenHalfInfo(this.cfg), 'validation');
     try {
       return await referenceGainFigures(model, this.valSamples, this.mvValSamples, { signal });
     } finally {
