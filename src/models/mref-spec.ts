@@ -44,22 +44,30 @@ export function mrefConfigFromShapes(shapeOf: (key: string) => readonly number[]
     refWidths[key] = stage === 'small' && !smallAggregation ? 2 * need('dyn_agg_restore.medium_dyn_agg.weight')[0]! : need(`dyn_agg_restore.${stage}_dyn_agg.weight`)[0]!;
   }
   const levelBlocks = { content: blocks, small: count('dyn_agg_restore.body_small'), medium: count('dyn_agg_restore.body_medium'), large: count('dyn_agg_restore.body_large') };
-  const uniform = Object.values(levelBlocks).every((n) => n === blocks);
+  return mrefConfig({ ngf, groups: om / 27, refWidths, levelBlocks, smallAggregation });
+}
+
+type MRefLevelBlocks = NonNullable<MRefConfig['levelBlocks']>;
+
+/**
+ * The one way an MRefConfig is built (so configs from weights, from metadata and from a single-reference config
+ * compare as JSON): fixed key order, `levelBlocks` only when the counts differ, `smallAggregation` only when false.
+ */
+function mrefConfig(p: { ngf: number; groups: number; refWidths: Readonly<Record<MRefLevelKey, number>>; levelBlocks: MRefLevelBlocks; smallAggregation: boolean }): MRefConfig {
+  const { content, small, medium, large } = p.levelBlocks;
+  const uniform = small === content && medium === content && large === content;
   return {
-    ngf, blocks, groups: om / 27, refWidths,
-    ...(uniform ? {} : { levelBlocks }),
-    ...(smallAggregation ? {} : { smallAggregation: false as const }),
+    ngf: p.ngf, blocks: content, groups: p.groups,
+    refWidths: { relu1_1: p.refWidths.relu1_1, relu2_1: p.refWidths.relu2_1, relu3_1: p.refWidths.relu3_1 },
+    ...(uniform ? {} : { levelBlocks: { content, small, medium, large } }),
+    ...(p.smallAggregation ? {} : { smallAggregation: false as const }),
   };
 }
 
-/** A config in a canonical key order (to compare a bundle's metadata with its weights). */
+/** A config in its canonical form, as JSON (to compare a bundle's metadata with its weights). */
 export function canonicalMRefConfig(c: MRefConfig): string {
-  return JSON.stringify({
-    ngf: c.ngf, blocks: c.blocks, groups: c.groups,
-    refWidths: { relu1_1: c.refWidths.relu1_1, relu2_1: c.refWidths.relu2_1, relu3_1: c.refWidths.relu3_1 },
-    levelBlocks: c.levelBlocks ? { content: c.levelBlocks.content, small: c.levelBlocks.small, medium: c.levelBlocks.medium, large: c.levelBlocks.large } : undefined,
-    smallAggregation: c.smallAggregation,
-  });
+  const b = c.levelBlocks ?? { content: c.blocks, small: c.blocks, medium: c.blocks, large: c.blocks };
+  return JSON.stringify(mrefConfig({ ...c, levelBlocks: b, smallAggregation: c.smallAggregation !== false }));
 }
 
 /** Every parameter key and shape an MRefSR restoration state_dict with this config holds (any t: weights are shared). */
@@ -85,11 +93,8 @@ export function mrefParamSpec(cfg: MRefConfig): Map<string, number[]> {
  */
 export function mrefConfigFromRestoration(r: RestorationConfig): MRefConfig {
   const [c1, c2, c3] = r.trunkWidths ?? VGG_WIDTHS;
-  const levelBlocks = { content: r.contentBlocks, small: r.smallBlocks, medium: r.mediumBlocks, large: r.largeBlocks };
-  const uniform = Object.values(levelBlocks).every((n) => n === r.contentBlocks);
-  return {
-    ngf: r.ngf, blocks: r.contentBlocks, groups: r.groups, refWidths: { relu1_1: c1, relu2_1: c2, relu3_1: c3 },
-    ...(uniform ? {} : { levelBlocks }),
-    ...(r.smallAggregation ? {} : { smallAggregation: false as const }),
-  };
+  return mrefConfig({
+    ngf: r.ngf, groups: r.groups, refWidths: { relu1_1: c1, relu2_1: c2, relu3_1: c3 },
+    levelBlocks: { content: r.contentBlocks, small: r.smallBlocks, medium: r.mediumBlocks, large: r.largeBlocks }, smallAggregation: r.smallAggregation,
+  });
 }

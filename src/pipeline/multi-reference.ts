@@ -25,6 +25,26 @@ export interface MultiSuperResolveResult {
 }
 
 /**
+ * One reference against the input's contrastive features (`inFeat`): its features on its own grid, its matching
+ * ('auto' resolved by size) and its flow; the matching features are dropped. Progress under `label(stage)`, times
+ * added to `seconds`. The restoration stages' batch preparation uses it too, so training sees what inference feeds.
+ */
+export async function referenceInputs(model: RefSRModel, inFeat: Float32Tensor, ref: RgbImage, opts: SuperResolveOptions, label: (stage: 'features' | 'matching') => Stage = (s) => s, seconds?: StageTimes) {
+  let t0 = performance.now();
+  opts.onProgress?.(label('features'), 0);
+  const { contras, ...feat } = await model.referenceFeatures(toNCHW(ref), opts.signal);
+  opts.onProgress?.(label('features'), 1);
+  if (seconds) seconds.features += (performance.now() - t0) / 1000;
+  t0 = performance.now();
+  const pairs = (inFeat.shape[2]! - 2) * (inFeat.shape[3]! - 2) * (contras.shape[2]! - 2) * (contras.shape[3]! - 2);
+  const mode: 'exact' | 'fast' = opts.matching === 'fast' || (opts.matching !== 'exact' && pairs > (opts.exactPairLimit ?? EXACT_PAIR_LIMIT)) ? 'fast' : 'exact';
+  const matchOpts = { blockFloats: opts.matchBlockFloats, threads: model.threads, signal: opts.signal, onProgress: (f: number) => opts.onProgress?.(label('matching'), f) };
+  const match = mode === 'fast' ? await matchCoarseToFine(inFeat, contras, matchOpts) : await matchRows(inFeat, contras, matchOpts);
+  if (seconds) seconds.matching += (performance.now() - t0) / 1000;
+  return { feat, match, mode, flow: flowFromIndex(match) };
+}
+
+/**
  * @param lr   the LR input (h x w)
  * @param up   its 4x bicubic upsampling, the input of the contrastive branch 1
  * @param refs the references (any sizes, multiples of 4), in any order
@@ -44,21 +64,10 @@ export async function superResolveMulti(model: RefSRModel, lr: RgbImage, up: Rgb
   const matches: MatchIndex[] = [];
   for (let r = 0; r < t; r++) {
     opts.signal?.throwIfAborted();
-    t0 = performance.now();
-    opts.onProgress?.(label('features', r), 0);
-    const { contras, ...maps } = await model.referenceFeatures(toNCHW(refs[r]!), opts.signal);
-    opts.onProgress?.(label('features', r), 1);
-    seconds.features += (performance.now() - t0) / 1000;
-
-    t0 = performance.now();
-    const pairs = (inFeat.shape[2]! - 2) * (inFeat.shape[3]! - 2) * (contras.shape[2]! - 2) * (contras.shape[3]! - 2);
-    const mode = opts.matching === 'fast' || (opts.matching !== 'exact' && pairs > (opts.exactPairLimit ?? EXACT_PAIR_LIMIT)) ? 'fast' : 'exact';
-    const matchOpts = { blockFloats: opts.matchBlockFloats, threads: model.threads, signal: opts.signal, onProgress: (f: number) => opts.onProgress?.(label('matching', r), f) };
-    const match = mode === 'fast' ? await matchCoarseToFine(inFeat, contras, matchOpts) : await matchRows(inFeat, contras, matchOpts);
-    seconds.matching += (performance.now() - t0) / 1000;
-    matching.push(mode);
-    matches.push(match);
-    perRef.push({ feat: maps, flow: flowFromIndex(match) });
+    const p = await referenceInputs(model, inFeat, refs[r]!, opts, (stage) => label(stage, r), seconds);
+    matching.push(p.mode);
+    matches.push(p.match);
+    perRef.push({ feat: p.feat, flow: p.flow });
   }
 
   t0 = performance.now();

@@ -3,7 +3,8 @@
 // start seeded), trained on groups of references: synthetic views of one photo and aligned views from other
 // photographs of a multi-view scene, each reference unrelated with probability `data.pairs.unrelated`, so the
 // attention learns to weigh a good reference up and a bad one down. The frozen half (contrastive extractor,
-// reference encoder, matching, pre-offsets) runs per reference on ONNX Runtime through the inference code, as in
+// reference encoder, matching, pre-offsets) runs per reference on ONNX Runtime through the inference code
+// (pipeline/multi-reference.ts referenceInputs), as in
 // the restoration stage. Loss: L1. Validation: attention fusion on fixed held-out groups with their own and with
 // shuffled references (reference-gain.ts groupGainFigures). The export is a complete multi-reference bundle.
 
@@ -15,9 +16,7 @@ import { mrefConfigFromRestoration } from '../../models/mref-spec.ts';
 import { describeBundle, METADATA_KEYS, MREF_ARCHITECTURE } from '../../models/model-bundle.ts';
 import { RefSRModel } from '../../pipeline/refsr-model.ts';
 import { tileInputs } from '../../pipeline/restore-tiled.ts';
-import { correspondenceFeatures } from '../../pipeline/super-resolve.ts';
-import { matchRows } from '../../matching/correspondence.ts';
-import { flowFromIndex } from '../../matching/pre-offset.ts';
+import { referenceInputs } from '../../pipeline/multi-reference.ts';
 import type { NamedImage } from '../data/image-folder.ts';
 import { syntheticGroup, type GroupSample } from '../data/reference-pairs.ts';
 import { multiviewGroup, type Scene } from '../data/pair-sources.ts';
@@ -100,12 +99,14 @@ export class MultiReferenceStage implements TrainingStage<MultiReferenceBatch> {
     const perSlot: Record<LevelName, Level>[][] = Array.from({ length: this.references }, () => []);
     for (let b = 0; b < this.cfg.batch; b++) {
       const g = this.group(rng);
-      lrs.push(toNCHW(g.lr));
+      const lr = toNCHW(g.lr);
+      lrs.push(lr);
       gts.push(toNCHW(g.gt));
+      // As superResolveMulti: the input's features once, then each reference on its own grid, exact matching.
+      const inFeat = await this.features.inputFeatures(toNCHW(g.up));
       for (let r = 0; r < g.refs.length; r++) {
-        const { inFeat, refFeat } = await correspondenceFeatures(this.features, g.up, g.refs[r]!);
-        const flow = flowFromIndex(await matchRows(inFeat, refFeat.contras, { threads: this.features.threads }));
-        perSlot[r]!.push(tileInputs(toNCHW(g.lr), refFeat, flow, 0, 0, g.lr.height, g.lr.width).levels);
+        const p = await referenceInputs(this.features, inFeat, g.refs[r]!, { matching: 'exact' });
+        perSlot[r]!.push(tileInputs(lr, p.feat, p.flow, 0, 0, g.lr.height, g.lr.width).levels);
       }
     }
     const refs = perSlot.map((items) => {
