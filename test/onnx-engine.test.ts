@@ -27,7 +27,7 @@ import { l1Head } from '../src/training/onnx-engine/l1-head.ts';
 import { GoldenCase } from '../src/golden/case-files.ts';
 import { checkScalar } from '../src/golden/tolerance.ts';
 import { transformedCoordinates } from '../src/training/data/homography.ts';
-import { goldenDir, goldenSkip } from './support/shared.ts';
+import { goldenDir, goldenSkip, repoRoot } from './support/shared.ts';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -40,6 +40,10 @@ import { superResolveMulti } from '../src/pipeline/multi-reference.ts';
 import { pilResizeBicubic } from '../src/image/pil-bicubic.ts';
 import { ContrastiveStage } from '../src/training/stages/contrastive-stage.ts';
 import { RestorationStage } from '../src/training/stages/restoration-stage.ts';
+import { VideoStage } from '../src/training/stages/video-stage.ts';
+import { RefVsrModel } from '../src/pipeline/refvsr-model.ts';
+import { upscaleClip } from '../src/pipeline/refvsr-video.ts';
+import type { RgbImage } from '../src/image/rgb-image.ts';
 import { spynetFlow } from '../src/models/spynet-arch.ts';
 import { lrFeatures, propagateStep, reconstructFrame, REFVSR_MID, REFVSR_SPYNET_PREFIX, type RefVsrConfig } from '../src/models/refvsr-arch.ts';
 
@@ -492,7 +496,21 @@ model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 0, large_blo
 data: { train: [photos], hold_out_every: 0, val_samples: 1, pairs: { lr_patch: 8, ref_size: 48, unrelated: 0.5 } }
 `;
 
-  const factoryOf = (stage: string) => (stage === 'restoration' ? RestorationStage.create : stage === 'multi-reference' ? MultiReferenceStage.create : ContrastiveStage.create) as StageFactory<unknown>;
+  // Ref-VSR at mid 8, 1 block, 4 groups on 3-frame clips of 16 LR px; the matching side is the default model's.
+  const videoYaml = `stage: video
+seed: 4
+steps: 4
+batch: 2
+lr: 1.0e-3
+checkpoint_every: 1
+validate_every: 100
+init: { std: he, zero: [conv_last.weight], extractor: ${JSON.stringify(join(repoRoot, 'models', 'default.safetensors'))} }
+model: { video: { mid: 8, blocks: 1, groups: 4 } }
+losses: { flow: 0.1 }
+data: { train: [photos], hold_out_every: 0, clip: { frames: 3, lr_patch: 16, shift: 4, unrelated: 0.5 } }
+`;
+
+  const factoryOf = (stage: string) => (stage === 'restoration' ? RestorationStage.create : stage === 'multi-reference' ? MultiReferenceStage.create : stage === 'video' ? VideoStage.create : ContrastiveStage.create) as StageFactory<unknown>;
   async function run(yaml: string, engine: TrainEngine, out: string, maxSteps?: number): Promise<number[]> {
     const cfg = { ...parseTrainConfig(yaml, join(dir, 'c.yaml')), engine };
     await train(cfg, factoryOf(cfg.stage), { outDir: join(dir, out), maxSteps });
@@ -506,9 +524,9 @@ data: { train: [photos], hold_out_every: 0, val_samples: 1, pairs: { lr_patch: 8
     return Math.max(...a.map((v, i) => Math.abs(v - b[i]!) / Math.abs(b[i]!)));
   };
 
-  for (const stage of ['teacher', 'student', 'restoration', 'multi-reference'] as const) {
+  for (const stage of ['teacher', 'student', 'restoration', 'multi-reference', 'video'] as const) {
     test(`${stage}: the loss curve of 4 steps matches tfjs; 2 steps on onnx resumed on tfjs give the same curve`, async (t) => {
-      const yaml = stage === 'restoration' ? restorationYaml() : stage === 'multi-reference' ? multiReferenceYaml : teacherYaml(stage);
+      const yaml = stage === 'restoration' ? restorationYaml() : stage === 'multi-reference' ? multiReferenceYaml : stage === 'video' ? videoYaml : teacherYaml(stage);
       const ref = await run(yaml, 'tfjs', `${stage}-tfjs`);
       const onnx = await run(yaml, 'onnx', `${stage}-onnx`);
       const d = curveDiff(onnx, ref);
@@ -519,6 +537,21 @@ data: { train: [photos], hold_out_every: 0, val_samples: 1, pairs: { lr_patch: 8
       const dm = curveDiff(mixed, ref);
       t.diagnostic(`onnx 2 steps + tfjs resume: max rel diff to tfjs ${dm.toExponential(2)}`);
       assert.ok(dm < 2e-3, `resumed curve differs by ${dm}`);
+      if (stage === 'video') {
+        // The export is a Ref-VSR bundle of the reduced size, which `refsr video`'s pipeline loads and runs.
+        const model = await RefVsrModel.load(join(dir, `${stage}-onnx`, 'model.safetensors'));
+        try {
+          assert.deepEqual(model.config, { numBlocks: 1, groups: 4, mid: 8 });
+          const img = (w: number, h: number, seed: number) => { const r = new Rng(seed); return rgbImage(w, h, Uint8Array.from({ length: w * h * 3 }, () => r.int(256))); };
+          const frames = [1, 2, 3].map((k) => img(64, 64, k));
+          const outs: RgbImage[] = [];
+          await upscaleClip(model, { count: 3, read: async (i) => frames[i]!, name: (i) => `f${i}` }, img(200, 180, 9), { matching: 'exact', onFrame: async (_i, sr) => { outs.push(sr); } });
+          assert.equal(outs.length, 3);
+          assert.deepEqual([outs[0]!.width, outs[0]!.height], [256, 256]);
+        } finally {
+          await model.release();
+        }
+      }
       if (stage === 'multi-reference') {
         // The export is a multi-reference bundle with the light structure, which upscale loads and runs with 3 references.
         const model = await RefSRModel.load(join(dir, `${stage}-onnx`, 'model.safetensors'));

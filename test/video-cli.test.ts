@@ -88,7 +88,7 @@ test('bad inputs: one clear line each, exit 1, nothing written', async () => {
   cases.push({ args: args(join(dir, 'fake.mp4'), join(dir, 'o7')), error: /fake\.mp4: reading a video file needs ffmpeg, which is not installed \(Debian\/Ubuntu: apt-get install ffmpeg\); or pass a folder of frames/, env: { REFSR_FFMPEG: '/nonexistent/ffmpeg' } });
   cases.push({ args: args(join(dir, 'clip'), join(dir, 'o8.mp4')), error: /o8\.mp4: writing a video file needs ffmpeg, which is not installed/, env: { REFSR_FFMPEG: '/nonexistent/ffmpeg' } });
   if (!existsSync(join(MODELS_DIR, `${DEFAULT_VIDEO_MODEL_NAME}.safetensors`))) {
-    cases.push({ args: ['video', join(dir, 'clip'), '--ref', join(dir, 'key.png'), '-o', join(dir, 'o9')], error: /no video model is bundled yet: pass a Ref-VSR model with --model PATH \(import the official C2-Matching Ref-VSR checkpoint with `refsr convert/ });
+    cases.push({ args: ['video', join(dir, 'clip'), '--ref', join(dir, 'key.png'), '-o', join(dir, 'o9')], error: /the bundled video model \(models\/video\.safetensors\) is not installed: pass a Ref-VSR model with --model PATH \(import the official C2-Matching Ref-VSR checkpoint with `refsr convert/ });
   }
   for (const c of cases) {
     const r = refsr(c.args, { timeoutMs: 600_000, env: c.env });
@@ -98,6 +98,20 @@ test('bad inputs: one clear line each, exit 1, nothing written', async () => {
     const out = c.args[c.args.indexOf('-o') + 1]!;
     assert.ok(!existsSync(out) || pngs(out).length === 0, `${out} has frames`);
   }
+});
+
+const bundledVideo = join(MODELS_DIR, `${DEFAULT_VIDEO_MODEL_NAME}.safetensors`);
+test('the bundled video model: `refsr video` without --model uses it; `upscale` refuses it with the command to use', { skip: existsSync(bundledVideo) ? false : 'models/video.safetensors is not in this checkout' }, async () => {
+  const out = join(dir, 'bundled');
+  const r = refsr(['video', join(dir, 'clip'), '--ref', join(dir, 'key.png'), '-o', out], { timeoutMs: 600_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(pngs(out), ['f1.png', 'f10.png', 'f2.png']);
+  const sr = await readImageFile(join(out, 'f2.png'));
+  assert.deepEqual([sr.width, sr.height], [256, 256]);
+  const u = refsr(['upscale', join(dir, 'clip', 'f1.png'), '--ref', join(dir, 'key.png'), '-o', join(dir, 'u.png'), '--model', 'video']);
+  assert.equal(u.code, 1);
+  assert.match(u.stderr, /is a Ref-VSR video model: use it with `refsr video CLIP --ref KEYFRAME --model \.\.\.`/);
+  assert.ok(!existsSync(join(dir, 'u.png')));
 });
 
 test('video files (ffmpeg): a lossless .mkv gives the same frames as the folder; an .mp4 out has every frame', { skip: ffmpegSkip }, async () => {

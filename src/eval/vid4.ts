@@ -89,7 +89,8 @@ export function generateUpImage(gt: RgbImage): RgbImage {
   return pilResizeBicubic(down, gt.width, gt.height);
 }
 
-function scoreFrames(srs: readonly RgbImage[], gts: readonly RgbImage[]): ClipScore {
+/** Y-PSNR / SSIM of frames 1.. (frame 0, the keyframe's own, is excluded), crop 0. */
+export function scoreFrames(srs: readonly RgbImage[], gts: readonly RgbImage[]): ClipScore {
   const frames: FrameScore[] = [];
   for (let i = 1; i < gts.length; i++) { // frame 0 is the keyframe's own frame: excluded
     const a = lumaSamples(srs[i]!);

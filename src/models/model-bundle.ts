@@ -62,6 +62,7 @@ export function describeBundle(weights: WeightMap, source: string): BundleInfo {
   const md = weights.metadata;
   const arch = md[METADATA_KEYS.architecture];
   if (arch === MREF_ARCHITECTURE || md[METADATA_KEYS.references] === 'multi') return describeMRefBundle(weights, source);
+  if (arch === 'c2-matching-refvsr') throw new ModelFileError(`${source} is a Ref-VSR video model: use it with \`refsr video CLIP --ref KEYFRAME --model ...\`; \`refsr upscale\` needs an image model (default, multi-reference, v1 or a converted C2-Matching checkpoint)`);
   if (arch && arch !== 'c2-matching') throw new ModelFileError(`${source}: architecture "${arch}" is not supported (expected c2-matching)`);
   let restoration: RestorationConfig;
   let variant: BundleInfo['variant'];

@@ -16,15 +16,25 @@ import { spynetFlow } from './spynet-arch.ts';
 import { contrasBranch, type ContrasBranch } from './contras-extractor.ts';
 import { normalizeInput, VGG_WIDTHS } from './vgg-features.ts';
 
-/** mid_channels is fixed at 64 by the official code (fusion takes 3 x 64, conv_hr, the gates and the DCN are 64). */
+/**
+ * mid_channels of the released model: 64 (fusion takes 3 x 64, conv_hr, the gates and the DCN are 64). refsr's own
+ * reduced models may set `mid` lower; the DCN then maps the keyframe's 64 relu1_1 channels to `mid`.
+ */
 export const REFVSR_MID = 64;
+/** Channels of the keyframe's VGG19 relu1_1 (what the DCN samples), whatever `mid` is. */
+export const REFVSR_REF_CHANNELS = 64;
 
 export interface RefVsrConfig {
   /** Residual blocks in each of lr_resblocks, backward_resblocks and forward_resblocks (released model: 30). */
   readonly numBlocks: number;
   /** Deformable groups of large_dyn_agg (released: 8). */
   readonly groups: number;
+  /** mid_channels (released and default: 64). */
+  readonly mid?: number;
 }
+
+/** mid_channels of a config. */
+export function midOf(cfg: RefVsrConfig): number { return cfg.mid ?? REFVSR_MID; }
 
 export const REFVSR_RELEASED: RefVsrConfig = { numBlocks: 30, groups: DEFORMABLE_GROUPS };
 
@@ -35,14 +45,14 @@ export const REFVSR_SPYNET_PREFIX = 'spynet';
 const lrelu = <T>(ops: Ops<T>, x: T) => ops.leakyRelu(x, LRELU_SLOPE);
 
 /** ResidualBlocksWithInputConv: `main.0` conv 3x3, LeakyReLU 0.1, `main.2.k` ResidualBlockNoBN. */
-function residualBlocksWithInputConv<T>(ops: Ops<T>, name: string, x: T, cin: number, blocks: number): T {
-  const h = lrelu(ops, conv(ops, `${name}.main.0`, x, cin, REFVSR_MID));
-  return residualBody(ops, `${name}.main.2`, h, REFVSR_MID, blocks);
+function residualBlocksWithInputConv<T>(ops: Ops<T>, name: string, x: T, cin: number, mid: number, blocks: number): T {
+  const h = lrelu(ops, conv(ops, `${name}.main.0`, x, cin, mid));
+  return residualBody(ops, `${name}.main.2`, h, mid, blocks);
 }
 
 /** `lr_resblocks(lr)`: [1, 3, h, w] -> [1, 64, h, w]. */
 export function lrFeatures<T>(ops: Ops<T>, cfg: RefVsrConfig, lr: T): T {
-  return residualBlocksWithInputConv(ops, 'lr_resblocks', lr, 3, cfg.numBlocks);
+  return residualBlocksWithInputConv(ops, 'lr_resblocks', lr, 3, midOf(cfg), cfg.numBlocks);
 }
 
 /**
@@ -53,20 +63,20 @@ export function lrFeatures<T>(ops: Ops<T>, cfg: RefVsrConfig, lr: T): T {
 export function propagateStep<T>(ops: Ops<T>, cfg: RefVsrConfig, direction: 'backward' | 'forward', lrFeat: T, prev?: { feat: T; flow: T }): T {
   const [n, c, h, w] = ops.shape(lrFeat) as [number, number, number, number];
   const carried = prev ? ops.flowWarp(prev.feat, prev.flow, 'zeros') : ops.constant(`${direction}_zero_feat`, [n, c, h, w], new Float32Array(n * c * h * w));
-  return residualBlocksWithInputConv(ops, `${direction}_resblocks`, ops.concat([lrFeat, carried], 1), 2 * REFVSR_MID, cfg.numBlocks);
+  return residualBlocksWithInputConv(ops, `${direction}_resblocks`, ops.concat([lrFeat, carried], 1), 2 * midOf(cfg), midOf(cfg), cfg.numBlocks);
 }
 
 /** lrelu(upsample2(lrelu(upsample1(x)))): two PixelShufflePack x2 (conv 64 -> 256, pixel_shuffle 2). */
-function upsample<T>(ops: Ops<T>, x: T): T {
-  const u1 = lrelu(ops, ops.pixelShuffle(conv(ops, 'upsample1.upsample_conv', x, REFVSR_MID, 4 * REFVSR_MID), 2));
-  return lrelu(ops, ops.pixelShuffle(conv(ops, 'upsample2.upsample_conv', u1, REFVSR_MID, 4 * REFVSR_MID), 2));
+function upsample<T>(ops: Ops<T>, x: T, mid: number): T {
+  const u1 = lrelu(ops, ops.pixelShuffle(conv(ops, 'upsample1.upsample_conv', x, mid, 4 * mid), 2));
+  return lrelu(ops, ops.pixelShuffle(conv(ops, 'upsample2.upsample_conv', u1, mid, 4 * mid), 2));
 }
 
 /** A gate: Sigmoid(1x1 64->64 (lrelu(1x1 64->64 (lrelu(1x1 128->64 (cat[a, b])))))). */
-function attention<T>(ops: Ops<T>, name: string, a: T, b: T): T {
-  let h = lrelu(ops, conv(ops, `${name}.0`, ops.concat([a, b], 1), 2 * REFVSR_MID, REFVSR_MID, 1));
-  h = lrelu(ops, conv(ops, `${name}.2`, h, REFVSR_MID, REFVSR_MID, 1));
-  return ops.sigmoid(conv(ops, `${name}.4`, h, REFVSR_MID, REFVSR_MID, 1));
+function attention<T>(ops: Ops<T>, name: string, a: T, b: T, mid: number): T {
+  let h = lrelu(ops, conv(ops, `${name}.0`, ops.concat([a, b], 1), 2 * mid, mid, 1));
+  h = lrelu(ops, conv(ops, `${name}.2`, h, mid, mid, 1));
+  return ops.sigmoid(conv(ops, `${name}.4`, h, mid, mid, 1));
 }
 
 export interface FrameInputs<T> {
@@ -96,19 +106,20 @@ export interface FrameOutputs<T> {
 
 /** One frame's reconstruction (the body of the official forward-time loop after the propagation). */
 export function reconstructFrame<T>(ops: Ops<T>, cfg: RefVsrConfig, f: FrameInputs<T>): FrameOutputs<T> {
-  const lrUp = upsample(ops, f.lrFeat);
-  let fb = upsample(ops, f.featBackward);
-  fb = ops.mul(fb, attention(ops, 'backward_attention', lrUp, fb));
-  let ff = upsample(ops, f.featForward);
-  ff = ops.mul(ff, attention(ops, 'forward_attention', lrUp, ff));
-  let o = lrelu(ops, conv(ops, 'large_offset_conv1', ops.concat([lrUp, f.refLocal ?? f.refRelu1_1], 1), 2 * REFVSR_MID, REFVSR_MID));
-  o = lrelu(ops, conv(ops, 'large_offset_conv2', o, REFVSR_MID, REFVSR_MID));
-  const dynAgg = dynamicAggregation(ops, 'large_dyn_agg', f.refRelu1_1, o, f.preOffset, REFVSR_MID, cfg.groups);
+  const mid = midOf(cfg);
+  const lrUp = upsample(ops, f.lrFeat, mid);
+  let fb = upsample(ops, f.featBackward, mid);
+  fb = ops.mul(fb, attention(ops, 'backward_attention', lrUp, fb, mid));
+  let ff = upsample(ops, f.featForward, mid);
+  ff = ops.mul(ff, attention(ops, 'forward_attention', lrUp, ff, mid));
+  let o = lrelu(ops, conv(ops, 'large_offset_conv1', ops.concat([lrUp, f.refLocal ?? f.refRelu1_1], 1), mid + REFVSR_REF_CHANNELS, mid));
+  o = lrelu(ops, conv(ops, 'large_offset_conv2', o, mid, mid));
+  const dynAgg = dynamicAggregation(ops, 'large_dyn_agg', f.refRelu1_1, o, f.preOffset, mid, cfg.groups, undefined, REFVSR_REF_CHANNELS);
   let s = lrelu(ops, dynAgg);
-  s = ops.mul(s, attention(ops, 'swap_attention', lrUp, s));
-  let out = lrelu(ops, conv(ops, 'fusion', ops.concat([s, ff, fb], 1), 3 * REFVSR_MID, REFVSR_MID, 1));
-  out = lrelu(ops, conv(ops, 'conv_hr.2', lrelu(ops, conv(ops, 'conv_hr.0', out, REFVSR_MID, REFVSR_MID)), REFVSR_MID, REFVSR_MID));
-  out = conv(ops, 'conv_last', out, REFVSR_MID, 3);
+  s = ops.mul(s, attention(ops, 'swap_attention', lrUp, s, mid));
+  let out = lrelu(ops, conv(ops, 'fusion', ops.concat([s, ff, fb], 1), 3 * mid, mid, 1));
+  out = lrelu(ops, conv(ops, 'conv_hr.2', lrelu(ops, conv(ops, 'conv_hr.0', out, mid, mid)), mid, mid));
+  out = conv(ops, 'conv_last', out, mid, 3);
   return { out: ops.add(out, ops.upsampleBilinear(f.lr, 4)), dynAgg };
 }
 
@@ -123,6 +134,11 @@ export interface ClipInputs<T> {
    * forward flows are not computed and the backward flow of the mirrored pair is used. Decided on the host.
    */
   readonly mirrorExtended?: boolean;
+  /**
+   * Smallest LR side accepted (default 64, the official assert). Training on small patches lowers it: SPyNet's
+   * pyramid then only has coarser levels of 1-2 px, which the network tolerates.
+   */
+  readonly minSide?: number;
 }
 
 export interface ClipOutputs<T> {
@@ -140,7 +156,8 @@ export interface ClipOutputs<T> {
 export function refVsrForward<T>(ops: Ops<T>, cfg: RefVsrConfig, inp: ClipInputs<T>): ClipOutputs<T> {
   const t = inp.lrs.length;
   const [, , h, w] = ops.shape(inp.lrs[0]!) as [number, number, number, number];
-  if (h < 64 || w < 64) throw new Error(`the Ref-VSR network needs LR frames of at least 64x64 (got ${w}x${h})`);
+  const min = inp.minSide ?? 64;
+  if (h < min || w < min) throw new Error(`the Ref-VSR network needs LR frames of at least ${min}x${min} (got ${w}x${h})`);
   if (inp.preOffsets.length !== t) throw new Error(`${t} frames but ${inp.preOffsets.length} pre-offsets`);
   const flowsBackward = Array.from({ length: t - 1 }, (_, i) => spynetFlow(ops, inp.lrs[i]!, inp.lrs[i + 1]!, REFVSR_SPYNET_PREFIX));
   const flowsForward = inp.mirrorExtended ? [] : Array.from({ length: t - 1 }, (_, i) => spynetFlow(ops, inp.lrs[i + 1]!, inp.lrs[i]!, REFVSR_SPYNET_PREFIX));

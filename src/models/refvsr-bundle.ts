@@ -5,7 +5,7 @@
 // and/or separate SPyNet and extractor files, every key and shape checked.
 
 import { OnnxOps } from '../graph/onnx-ops.ts';
-import { refVsrExtractor, refVsrForward, refVsrKeyframeRelu1_1, REFVSR_MID, REFVSR_RELEASED, REFVSR_EXTRACTOR_PREFIX, type RefVsrConfig } from './refvsr-arch.ts';
+import { refVsrExtractor, refVsrForward, refVsrKeyframeRelu1_1, midOf, REFVSR_MID, REFVSR_RELEASED, REFVSR_EXTRACTOR_PREFIX, type RefVsrConfig } from './refvsr-arch.ts';
 import { ConvertError, type TensorSet } from './import-official.ts';
 import { checkAgainstSpec, specProblems } from './spec-check.ts';
 import { METADATA_KEYS } from './model-bundle.ts';
@@ -16,6 +16,20 @@ export const REFVSR_ARCHITECTURE = 'c2-matching-refvsr';
 /** The official class name, recorded in the metadata. */
 export const REFVSR_CLASS = 'RefBasicVSRLRFeatConvAttnLargeNet';
 export const REFVSR_CONFIG_KEY = 'refsr.refvsr_config';
+
+/** The stored `refsr.refvsr_config`: mid_channels, num_blocks and the deformable groups. */
+export function refVsrConfigJson(cfg: RefVsrConfig): string {
+  return JSON.stringify({ midChannels: midOf(cfg), numBlocks: cfg.numBlocks, groups: cfg.groups });
+}
+
+/** The config a bundle's stored `refsr.refvsr_config` (when any) and its keys give. */
+export function refVsrConfigOf(stored: string | undefined, keys: Iterable<string>): RefVsrConfig {
+  const numBlocks = numBlocksOf(keys);
+  if (!stored) return { numBlocks, groups: REFVSR_RELEASED.groups };
+  const c = JSON.parse(stored) as { numBlocks?: number; groups?: number; midChannels?: number };
+  const mid = c.midChannels ?? REFVSR_MID;
+  return { numBlocks: c.numBlocks ?? numBlocks, groups: c.groups ?? REFVSR_RELEASED.groups, ...(mid !== REFVSR_MID ? { mid } : {}) };
+}
 
 /** Every key and shape of the generator state_dict for this config (494 for the released model; + step_counter). */
 export function refVsrSpec(cfg: RefVsrConfig): Map<string, number[]> {
@@ -29,7 +43,7 @@ export function refVsrSpec(cfg: RefVsrConfig): Map<string, number[]> {
   refVsrExtractor(ops, 1, hr);
   refVsrExtractor(ops, 2, hr);
   const relu1_1 = refVsrKeyframeRelu1_1(ops, hr);
-  refVsrForward(ops, cfg, { lrs, refRelu1_1: relu1_1, preOffsets: lrs.map((_, i) => ops.input(`pre${i}`, [1, 18, 256, 256])) });
+  refVsrForward(ops, cfg, { lrs, refRelu1_1: relu1_1, preOffsets: lrs.map((_, i) => ops.input(`pre${i}`, [1, 2 * 9, 256, 256])) });
   return spec;
 }
 
@@ -130,7 +144,7 @@ export function assembleRefVsrBundle(inp: RefVsrAssembleInputs): RefVsrAssembleR
     metadata: {
       [METADATA_KEYS.architecture]: REFVSR_ARCHITECTURE,
       'refsr.class': REFVSR_CLASS,
-      [REFVSR_CONFIG_KEY]: JSON.stringify({ midChannels: REFVSR_MID, ...config }),
+      [REFVSR_CONFIG_KEY]: refVsrConfigJson(config),
       [METADATA_KEYS.provenance]: inp.provenance,
     },
   };

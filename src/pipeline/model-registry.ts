@@ -13,9 +13,11 @@ export class ModelNotFoundError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'ModelNotFoundError'; }
 }
 
-export function bundledModels(): string[] {
+/** The bundled models' names: the image models (`upscale`, `eval`), or the video ones (`video`, `eval-video`). */
+export function bundledModels(kind: 'image' | 'video' = 'image'): string[] {
   if (!existsSync(MODELS_DIR)) return [];
-  return readdirSync(MODELS_DIR).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace(/\.safetensors$/, '')).sort();
+  const names = readdirSync(MODELS_DIR).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace(/\.safetensors$/, '')).sort();
+  return names.filter((n) => (n === DEFAULT_VIDEO_MODEL_NAME) === (kind === 'video'));
 }
 
 export function resolveModel(nameOrPath: string | undefined): string {
@@ -52,7 +54,7 @@ export function resolveImageModel(nameOrPath: string | undefined, references: nu
   return resolveModel(nameOrPath);
 }
 
-/** The bundled video model's name (models/video.safetensors), once there is one. */
+/** The bundled video model's name (models/video.safetensors). */
 export const DEFAULT_VIDEO_MODEL_NAME = 'video';
 
 /** `--model` of `refsr video`: as resolveModel, but without it the bundled video model, or a clear note that there is none. */
@@ -60,5 +62,5 @@ export function resolveVideoModel(nameOrPath: string | undefined): string {
   if (nameOrPath) return resolveModel(nameOrPath);
   const path = join(MODELS_DIR, `${DEFAULT_VIDEO_MODEL_NAME}.safetensors`);
   if (existsSync(path)) return path;
-  throw new ModelNotFoundError('no video model is bundled yet: pass a Ref-VSR model with --model PATH (import the official C2-Matching Ref-VSR checkpoint with `refsr convert REFVSR.pth [--spynet SPYNET.pth] -o refvsr.safetensors`)');
+  throw new ModelNotFoundError('the bundled video model (models/video.safetensors) is not installed: pass a Ref-VSR model with --model PATH (import the official C2-Matching Ref-VSR checkpoint with `refsr convert REFVSR.pth [--spynet SPYNET.pth] -o refvsr.safetensors`)');
 }

@@ -6,8 +6,8 @@
 import { readSafetensors, WeightFileError } from '../weights/safetensors.ts';
 import { WeightMap } from '../weights/weight-map.ts';
 import { ModelFileError, METADATA_KEYS } from '../models/model-bundle.ts';
-import { REFVSR_ARCHITECTURE, REFVSR_CONFIG_KEY, numBlocksOf } from '../models/refvsr-bundle.ts';
-import { refVsrExtractor, refVsrKeyframeRelu1_1, REFVSR_RELEASED, type RefVsrConfig } from '../models/refvsr-arch.ts';
+import { REFVSR_ARCHITECTURE, REFVSR_CONFIG_KEY, numBlocksOf, refVsrConfigOf } from '../models/refvsr-bundle.ts';
+import { refVsrExtractor, refVsrKeyframeRelu1_1, type RefVsrConfig } from '../models/refvsr-arch.ts';
 import { OnnxOps } from '../graph/onnx-ops.ts';
 import { OrtGraph, type SessionOptions } from '../graph/ort-session.ts';
 import { SessionCache } from '../graph/session-cache.ts';
@@ -49,11 +49,11 @@ export class RefVsrModel {
     if (arch !== REFVSR_ARCHITECTURE && numBlocks === 0) {
       throw new ModelFileError(`${path} is an image model (${arch ?? 'no refsr.architecture'}), not a Ref-VSR video model: \`refsr video\` needs one (import the official C2-Matching Ref-VSR checkpoint with \`refsr convert REFVSR.pth -o refvsr.safetensors\`); use \`refsr upscale\` for this model`);
     }
-    let config: RefVsrConfig = { numBlocks, groups: REFVSR_RELEASED.groups };
-    const stored = file.metadata[REFVSR_CONFIG_KEY];
-    if (stored) {
-      const c = JSON.parse(stored) as Partial<RefVsrConfig>;
-      config = { numBlocks: c.numBlocks ?? numBlocks, groups: c.groups ?? REFVSR_RELEASED.groups };
+    let config: RefVsrConfig;
+    try {
+      config = refVsrConfigOf(file.metadata[REFVSR_CONFIG_KEY], weights.keys());
+    } catch (e) {
+      throw new ModelFileError(`${path}: its ${REFVSR_CONFIG_KEY} metadata is not valid JSON (${(e as Error).message}); re-export the model`);
     }
     return new RefVsrModel(weights, config, path, opts);
   }

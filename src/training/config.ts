@@ -10,12 +10,14 @@ import type { RestorationConfig } from '../models/restoration-net.ts';
 import type { TrunkWidths } from '../models/vgg-features.ts';
 import type { VggLayer } from './losses/perceptual.ts';
 import { DEFAULT_REFERENCE_PAIRS, type ReferencePairOptions } from './data/reference-pairs.ts';
+import { DEFAULT_CLIP_OPTIONS, type ClipOptions } from './data/video-clips.ts';
+import type { RefVsrConfig } from '../models/refvsr-arch.ts';
 import { seededExtractorSeed, vggExtractorPath } from './extractor-source.ts';
 import { MATCH_REFERENCE_VIEWS, type MatchReference } from '../matching/reference-view.ts';
 import { RefsrError } from '../errors/refsr-error.ts';
 
-export type TrainStage = 'teacher' | 'student' | 'restoration' | 'multi-reference';
-export const TRAIN_STAGES: readonly TrainStage[] = ['teacher', 'student', 'restoration', 'multi-reference'];
+export type TrainStage = 'teacher' | 'student' | 'restoration' | 'multi-reference' | 'video';
+export const TRAIN_STAGES: readonly TrainStage[] = ['teacher', 'student', 'restoration', 'multi-reference', 'video'];
 
 export class TrainConfigError extends RefsrError {
   constructor(message: string) { super(message); this.name = 'TrainConfigError'; }
@@ -61,6 +63,8 @@ export interface TrainConfig {
     readonly paired?: readonly string[];
     /** Restoration: the fraction of samples from each source (normalised; absent sources count 0). */
     readonly mix?: { readonly synthetic: number; readonly multiview: number; readonly paired: number };
+    /** Video stage: the synthetic clips (frames, LR patch, camera motion per frame, unrelated-keyframe fraction). */
+    readonly clip?: ClipOptions;
   };
   /** Validate once before the first step of a fresh run (the starting weights' figures). */
   readonly validateAtStart?: boolean;
@@ -74,6 +78,8 @@ export interface TrainConfig {
     readonly matchReference?: MatchReference;
     /** Multi-reference stage: references per training sample (MRefSR's network fuses any number at inference). */
     readonly references?: number;
+    /** Video stage: the Ref-VSR network's mid width, residual blocks per trunk and deformable groups. */
+    readonly video?: RefVsrConfig;
   };
   readonly init: {
     /** Weights to start from (a bundle or a stage output); missing keys get the seeded initialisation. */
@@ -114,6 +120,8 @@ export interface TrainConfig {
     readonly gradientPenalty: number;
     /** Restoration: L1-only steps before the perceptual and adversarial terms start (official 10k). */
     readonly warmup: number;
+    /** Video stage: weight of the L1 between SPyNet's flows and the synthetic clip's exact flows (LR px). */
+    readonly flow?: number;
   };
   /** Restoration with `losses.gan` > 0: the WGAN-GP critic (official ImageDiscriminator) and its Adam rate. */
   readonly critic: { readonly ndf: number; readonly lr: number };
@@ -146,7 +154,32 @@ const STAGE_DEFAULTS: Record<TrainStage, { steps: number; batch: number; lr: num
     steps: 255000, batch: 9, lr: 1e-4,
     lrGroups: { 'dyn_agg_restore.large_offset_conv': 1e-4, 'dyn_agg_restore.medium_offset_conv': 1e-5, 'dyn_agg_restore.small_offset_conv': 1e-6 },
   },
+  // BasicVSR's schedule (Adam 2e-4; SPyNet's ImageNet buffers fixed). SPyNet trains from scratch here (no
+  // pretrained flow weights), supervised by the clips' exact flows.
+  video: { steps: 300000, batch: 1, lr: 2e-4, lrGroups: { 'spynet.mean': 0, 'spynet.std': 0 } },
 };
+
+/** model.video: mid width, blocks, deformable groups (released: 64 / 30 / 8). */
+function videoModelOf(m: Json): RefVsrConfig {
+  const v = obj(m, 'video');
+  const mid = num(v, 'mid', 64, positiveInt, 'a positive integer');
+  const groups = num(v, 'groups', 8, positiveInt, 'a positive integer');
+  if (64 % groups !== 0 || mid % groups !== 0) throw new TrainConfigError(`model.video.groups ${groups} must divide 64 and model.video.mid ${mid}`);
+  return { numBlocks: num(v, 'blocks', 30, (x) => Number.isInteger(x) && x >= 0, 'a block count'), groups, ...(mid !== 64 ? { mid } : {}) };
+}
+
+/** data.clip: the video stage's synthetic clips. */
+function clipOf(c: Json, unrelatedFallback: number): ClipOptions {
+  const d = DEFAULT_CLIP_OPTIONS;
+  return {
+    frames: num(c, 'frames', d.frames, (v) => Number.isInteger(v) && v >= 2, 'an integer of at least 2'),
+    lrPatch: num(c, 'lr_patch', d.lrPatch, (v) => Number.isInteger(v) && v >= 16, 'an integer of at least 16'),
+    shift: num(c, 'shift', d.shift, nonNegative),
+    zoom: num(c, 'zoom', d.zoom, nonNegative),
+    rotation: num(c, 'rotation', d.rotation, nonNegative),
+    unrelated: num(c, 'unrelated', unrelatedFallback, (v) => v >= 0 && v <= 1, 'a probability'),
+  };
+}
 
 function num(o: Json, key: string, fallback: number, check: (v: number) => boolean = Number.isFinite, what = 'a number'): number {
   const v = o[key];
@@ -325,6 +358,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
         ...(data.multiview_align !== undefined ? { multiviewAlign: alignOf(obj(data, 'multiview_align'), base) } : {}),
         ...(data.paired !== undefined ? { paired: paths(data, 'paired', base) } : {}),
         ...(data.mix !== undefined ? { mix: mixOf(obj(data, 'mix'), typeof data.multiview === 'string', data.paired !== undefined) } : {}),
+        ...(stage === 'video' ? { clip: clipOf(obj(data, 'clip'), DEFAULT_CLIP_OPTIONS.unrelated) } : {}),
       },
       ...(typeof o.best_metric === 'string' ? { bestMetric: o.best_metric } : {}),
       ...(o.validate_at_start ? { validateAtStart: true } : {}),
@@ -332,6 +366,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
       model: {
         trunkWidths, restoration, ...(matchReference === 'sharp' ? {} : { matchReference: matchReference as MatchReference }),
         ...(stage === 'multi-reference' ? { references: num(m, 'references', 3, (v) => Number.isInteger(v) && v >= 1 && v <= 8, 'a reference count from 1 to 8') } : {}),
+        ...(stage === 'video' ? { video: videoModelOf(m) } : {}),
       },
       init: {
         from: typeof init.from === 'string' ? resolve(base, init.from) : undefined,
@@ -355,6 +390,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
         gan: num(l, 'gan', 0, nonNegative),
         gradientPenalty: num(l, 'gradient_penalty', 10, nonNegative),
         warmup: num(l, 'warmup', 0, (v) => Number.isInteger(v) && v >= 0, 'a non-negative step count'),
+        ...(stage === 'video' ? { flow: num(l, 'flow', 0.05, nonNegative) } : {}),
       },
       critic: {
         ndf: num(critic, 'ndf', 32, positiveInt, 'a positive integer'),

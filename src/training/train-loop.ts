@@ -42,6 +42,11 @@ export interface TrainingStage<B> {
   readonly critic?: StageCritic<B>;
   /** Validation figures with the current weights. */
   validate(signal?: AbortSignal): Promise<Record<string, number>>;
+  /**
+   * Creates every trainable parameter without a forward pass (stages whose tfjs forward is too large to run just for
+   * that, e.g. the video stage's whole clip); absent: the loop runs one forward outside the tape.
+   */
+  createParams?(): void;
   /** Writes the stage's weights (the file other stages and `refsr upscale` consume), atomically. */
   exportModel(path: string, step: number): Promise<void>;
   dispose(): Promise<void>;
@@ -168,7 +173,8 @@ async function trainLocked<B>(cfg: TrainConfig, factory: StageFactory<B>, opts: 
     batches = engine ? new BatchWorker<B>(cfg) : undefined;
     // One forward outside the tape creates every parameter (the tape only sees variables that exist before it).
     const first = await stage.prepare(step);
-    tf.tidy(() => { stage.loss(first, step + 1); });
+    if (stage.createParams) stage.createParams();
+    else tf.tidy(() => { stage.loss(first, step + 1); });
     if (critic) tf.tidy(() => { critic.loss(first, step + 1); });
     const parameters = [...stage.params.vars.values()].reduce((n, v) => n + v.size, 0);
     opts.events?.onStart?.({ step, steps: cfg.steps, resumed: saved !== undefined, parameters });

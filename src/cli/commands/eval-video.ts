@@ -38,7 +38,7 @@ export function registerEvalVideo(program: Command): void {
     .command('eval-video')
     .description('Vid4 protocol of a Ref-VSR model: (a) as released and (b) honest, Y-PSNR/SSIM per frame and clip, with bicubic')
     .argument('<dataset>', 'folder with one sub-folder of ground-truth frames per clip (e.g. vid4/calendar, vid4/city)')
-    .option('-m, --model <name|path>', 'Ref-VSR model file or bundled video model name')
+    .option('-m, --model <name|path>', 'bundled video model name (video; default: video) or a Ref-VSR model file')
     .option('--bicubic-only', 'only the bicubic baseline (no model)')
     .option('--report <file>', 'JSON report (per frame, per clip, mean), written atomically')
     .option('--clip <name>', 'only this clip (repeat for several)', (v: string, acc: string[]) => [...acc, v], [] as string[])

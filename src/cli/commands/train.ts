@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import type { TrainStage } from '../../training/config.ts';
 
 /** The stages (config.ts TRAIN_STAGES; listed here so the CLI starts without loading the training code). */
-const STAGES: readonly TrainStage[] = ['teacher', 'student', 'restoration', 'multi-reference'];
+const STAGES: readonly TrainStage[] = ['teacher', 'student', 'restoration', 'multi-reference', 'video'];
 import type { TrainEvents } from '../../training/train-loop.ts';
 import { requireTrainingPeers } from '../../training/peer-dependencies.ts';
 import { withCancellation, CancelledError } from '../cancellation.ts';
@@ -61,7 +61,7 @@ function progressEvents(quiet: boolean): TrainEvents & { stop(): void } {
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a stage (teacher, student, restoration, multi-reference); resumable, atomic checkpoints, JSONL log')
+    .description('train a stage (teacher, student, restoration, multi-reference, video); resumable, atomic checkpoints, JSONL log')
     .argument('<stage>', STAGES.join(' | '), (v: string) => {
       if (!(STAGES as readonly string[]).includes(v)) throw new InvalidArgumentError(`choose ${STAGES.join(', ')}`);
       return v as TrainStage;
@@ -85,6 +85,7 @@ Example:
       const { ContrastiveStage } = await import('../../training/stages/contrastive-stage.ts');
       const { RestorationStage } = await import('../../training/stages/restoration-stage.ts');
       const { MultiReferenceStage } = await import('../../training/stages/multi-reference-stage.ts');
+      const { VideoStage } = await import('../../training/stages/video-stage.ts');
       const cfg = await readTrainConfig(flags.config);
       if (cfg.stage !== stage) throw new TrainConfigError(`${flags.config} configures the ${cfg.stage} stage, not ${stage}`);
       const outDir = resolve(flags.out ?? `runs/${stage}`);
@@ -98,6 +99,7 @@ Example:
           const opts = { outDir, restart: flags.restart, maxSteps: flags.maxSteps, signal, events };
           if (stage === 'restoration') return train(cfg, RestorationStage.create, opts);
           if (stage === 'multi-reference') return train(cfg, MultiReferenceStage.create, opts);
+          if (stage === 'video') return train(cfg, VideoStage.create, opts);
           return train(cfg, ContrastiveStage.create, opts);
         });
         events.stop();

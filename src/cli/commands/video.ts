@@ -40,7 +40,7 @@ export function registerVideo(program: Command): void {
     .argument('<input>', 'folder of LR frames (sorted naturally) or a video file (needs ffmpeg)')
     .requiredOption('-r, --ref <file>', 'the HR keyframe: one good photo of the scene (any size)')
     .requiredOption('-o, --output <path>', 'output folder of PNG frames, or a video file (.mp4, .mkv, .webm, ...; needs ffmpeg)')
-    .option('-m, --model <name|path>', 'Ref-VSR model file (refsr convert of the official checkpoint) or bundled video model name')
+    .option('-m, --model <name|path>', 'bundled video model name (video; default: video) or a Ref-VSR model file (refsr convert of the official checkpoint)')
     .option('--window <frames>', 'frames run through the recurrent network together', intOption, DEFAULT_VIDEO_WINDOW)
     .option('--window-overlap <frames>', `frames shared by consecutive windows (default ${DEFAULT_VIDEO_WINDOW_OVERLAP}, at most the window - 1)`, intOption)
     .option('--tile <px>', 'x4 reconstruction in windows of this many LR pixels (same result, less memory; the propagation runs on whole frames)', intOption, DEFAULT_VIDEO_TILE)

@@ -7,6 +7,7 @@ import type { TrainConfig } from '../config.ts';
 import { ContrastiveStage } from '../stages/contrastive-stage.ts';
 import { RestorationStage } from '../stages/restoration-stage.ts';
 import { MultiReferenceStage } from '../stages/multi-reference-stage.ts';
+import { VideoStage } from '../stages/video-stage.ts';
 
 const port = parentPort!;
 const cfg = workerData.cfg as TrainConfig;
@@ -25,6 +26,7 @@ try {
   // One ONNX Runtime thread for the frozen half (no pool thread spinning on the step's core).
   const stage = cfg.stage === 'restoration' ? await RestorationStage.create(cfg, undefined, { frozenThreads: 1 })
     : cfg.stage === 'multi-reference' ? await MultiReferenceStage.create(cfg, undefined, { frozenThreads: 1 })
+    : cfg.stage === 'video' ? await VideoStage.create(cfg, undefined, { frozenThreads: 1 })
     : await ContrastiveStage.create(cfg, undefined);
   const prepare = (step: number) => (stage as { prepare(step: number): Promise<unknown> }).prepare(step);
   port.on('message', (m: { step?: number; close?: boolean }) => {
