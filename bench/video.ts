@@ -1,6 +1,6 @@
 // Benchmark: `refsr video` speed on a 180x144 -> 720x576 clip (Vid4's size) with a 720x576 keyframe, frames per
-// second, for the released Ref-VSR size (num_blocks 30) and a reduced one a CPU-trained bundled model could plausibly
-// have (num_blocks 5; mid_channels is fixed at 64 by the architecture), at 1 and 2 threads. Seeded random weights:
+// second, for the released Ref-VSR size (num_blocks 30, 64 channels) and a reduced depth (num_blocks 5), at 1 and 2
+// threads, and the bundled video model (its own reduced width and depth). Seeded random weights for the sizes:
 // the time does not depend on the values. Each configuration runs in its own child process (peak RSS is its own);
 // the clip runs as `refsr video` does by default (one temporal window, `auto` matching = the fast
 // coarse-to-fine search at this size; reconstruction windows of --tile LR px, default 96; --tile 192 = whole frames)
