@@ -27,7 +27,7 @@ test('the packed tarball installs into an empty folder and works from the CLI an
   run('npm', ['run', 'build'], { cwd: repoRoot });
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], { cwd: repoRoot }).stdout) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/refsr.js', 'dist/index.js', 'dist/index.d.ts', 'dist/core.js', 'dist/eval.d.ts', 'dist/train.d.ts', 'dist/cli/main.js', 'models/default.safetensors']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/refsr.js', 'dist/index.js', 'dist/index.d.ts', 'dist/core.js', 'dist/eval.d.ts', 'dist/train.d.ts', 'dist/cli/main.js', 'models/default.safetensors', 'models/multi-reference.safetensors', 'models/video.safetensors']) {
     assert.ok(files.includes(f), `tarball holds ${f}`);
   }
   for (const prefix of ['src/', 'test/', 'bench/', 'examples/', 'training-runs/', 'configs/', '.ci/']) {
