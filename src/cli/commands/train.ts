@@ -1,4 +1,4 @@
-// Owns `refsr train teacher|student|restoration --config FILE.yaml [--out DIR]`: starts or resumes a run in its
+// Owns `refsr train teacher|student|restoration|multi-reference|video --config FILE.yaml [--out DIR]`: starts or resumes a run in its
 // folder (checkpoint.safetensors, log.jsonl, model.safetensors at the end), with a progress bar showing loss and
 // speed on a TTY (plain lines otherwise), and a checkpoint on Ctrl-C before exiting.
 
