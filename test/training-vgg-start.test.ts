@@ -20,7 +20,7 @@ import { widenedConv, warmStartWeight } from '../src/training/warm-start.ts';
 import { loadPairedFolders, loadScenes, multiviewSample, pairedSample } from '../src/training/data/pair-sources.ts';
 import { DEFAULT_REFERENCE_PAIRS } from '../src/training/data/reference-pairs.ts';
 import { parseTrainConfig, readTrainConfig } from '../src/training/config.ts';
-import { readSafetensors, writeSafetensors } from '../src/weights/safetensors.ts';
+import { readSafetensors, toFloat32, writeSafetensors } from '../src/weights/safetensors.ts';
 import { frozenStart } from '../src/training/stages/restoration-stage.ts';
 import { WeightMap } from '../src/weights/weight-map.ts';
 import { Rng } from '../src/random/rng.ts';
@@ -294,6 +294,39 @@ data:
   const none = spawnSync(process.execPath, [join(repoRoot, 'bin', 'refsr.js'), 'curve', dir], { encoding: 'utf8' });
   assert.equal(none.status, 1);
   assert.match(none.stderr, /no log\.jsonl \(not a training run folder\)/);
+});
+
+test('a restoration run warm-started from a bundle keeps its VGG19 credit and, with its extractor, its unrelated-reference threshold', async () => {
+  const d = await data;
+  // The starting bundle: the mix run's best model, given the metadata a shipped model carries.
+  const start = await readSafetensors(join(dir, 'run-mix', 'best.safetensors'));
+  const credit = 'ImageNet VGG19 conv1_1..conv3_1 (test), CC BY 4.0';
+  const fromFile = join(dir, 'start.safetensors');
+  const tensors = new Map([...start.tensors].map(([k, t]) => [k, { dtype: 'F32' as const, shape: t.shape, data: toFloat32(t, k).data }]));
+  await writeSafetensors(fromFile, tensors, { ...start.metadata, 'refsr.unrelated_score': '0.37', 'refsr.provenance': JSON.stringify({ derivedFrom: credit }) });
+  const run = async (extractor: string, name: string) => {
+    const yaml = join(dir, `${name}.yaml`);
+    writeFileSync(yaml, `stage: restoration
+seed: 3
+steps: 1
+batch: 1
+lr: 1.0e-4
+checkpoint_every: 1
+init: { std: he, from: ${fromFile}, extractor: '${extractor}' }
+model: { ngf: 8, content_blocks: 1, small_blocks: 1, medium_blocks: 1, large_blocks: 1, small_aggregation: false, groups: 4, trunk_widths: [8, 8, 16] }
+data: { train: [${d.photos}], pairs: { lr_patch: 8, ref_size: 48 } }
+`);
+    const out = join(dir, name);
+    const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'refsr.js'), 'train', 'restoration', '-c', yaml, '-o', out, '-q'], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return (await readSafetensors(join(out, 'model.safetensors'))).metadata;
+  };
+  const same = await run(fromFile, 'warm-same');
+  assert.equal(JSON.parse(same['refsr.provenance']!).derivedFrom, credit);
+  assert.equal(same['refsr.unrelated_score'], '0.37', 'same matcher as the starting model: same threshold');
+  const other = await run('seeded:1', 'warm-other');
+  assert.equal(JSON.parse(other['refsr.provenance']!).derivedFrom, credit);
+  assert.equal(other['refsr.unrelated_score'], undefined, 'another matcher: the threshold is not carried over');
 });
 
 test('the first bundled model stays reachable by name (--model v1)', () => {

@@ -31,3 +31,19 @@ export function trainingProvenance(cfg: TrainConfig, step: number): string {
     date: new Date().toISOString(),
   });
 }
+
+/**
+ * trainingProvenance for a run warm-started from another model (`fromProvenance`: that file's provenance entry): when
+ * the run itself names no VGG19 source, the starting model's `derivedFrom` credit is kept, so a model trained on from
+ * a VGG-derived bundle still credits the VGG19 weights.
+ */
+export function inheritedProvenance(cfg: TrainConfig, step: number, fromProvenance: string | undefined): string {
+  const p = JSON.parse(trainingProvenance(cfg, step)) as Record<string, unknown>;
+  try {
+    const from = JSON.parse(fromProvenance ?? '{}') as Record<string, unknown>;
+    if (p.derivedFrom === undefined && typeof from.derivedFrom === 'string') p.derivedFrom = from.derivedFrom;
+  } catch {
+    // A starting model without JSON provenance: nothing to carry over.
+  }
+  return JSON.stringify(p);
+}

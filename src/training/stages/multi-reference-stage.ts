@@ -28,7 +28,7 @@ import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 import type { TrainConfig } from '../config.ts';
 import type { StageLoss, TrainingStage } from '../train-loop.ts';
 import { concatBatch, stepSeed } from './batch.ts';
-import { trainingProvenance } from '../provenance.ts';
+import { inheritedProvenance } from '../provenance.ts';
 import { groupGainFigures } from '../reference-gain.ts';
 import type { Network } from '../onnx-engine/train-graph.ts';
 import { pairSources, restorationBundle, restorationStart, writeBundle } from './restoration-stage.ts';
@@ -170,20 +170,8 @@ export class MultiReferenceStage implements TrainingStage<MultiReferenceBatch> {
       ...(this.cfg.model.matchReference ? { [METADATA_KEYS.matchReference]: this.cfg.model.matchReference } : {}),
       // Same extractor as the model it starts from: the same "reference looks unrelated" threshold.
       ...(unrelated !== undefined ? { [METADATA_KEYS.unrelatedScore]: unrelated } : {}),
-      [METADATA_KEYS.provenance]: this.provenance(step),
+      [METADATA_KEYS.provenance]: inheritedProvenance(this.cfg, step, this.fromMetadata[METADATA_KEYS.provenance]),
     };
-  }
-
-  /** The run's provenance, keeping the credit of what the starting model was derived from (the VGG19 weights). */
-  private provenance(step: number): string {
-    const p = JSON.parse(trainingProvenance(this.cfg, step)) as Record<string, unknown>;
-    try {
-      const from = JSON.parse(this.fromMetadata[METADATA_KEYS.provenance] ?? '{}') as Record<string, unknown>;
-      if (p.derivedFrom === undefined && typeof from.derivedFrom === 'string') p.derivedFrom = from.derivedFrom;
-    } catch {
-      // A starting model without JSON provenance: nothing to carry over.
-    }
-    return JSON.stringify(p);
   }
 
   async validate(signal?: AbortSignal): Promise<Record<string, number>> {

@@ -12,6 +12,7 @@
 // weights, so when the extractor file carries no `vgg.*` keys, the encoder is the trained reference branch of the
 // contrastive extractor itself (same conv1_1..conv3_1 trunk, same ImageNet input normalisation).
 
+import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ParamStore, type WeightSource } from '../param-store.ts';
 import { TfjsOps, fromNCHW } from '../tfjs-ops.ts';
@@ -40,7 +41,7 @@ import type { TrainConfig } from '../config.ts';
 import { CRITIC_PREFIX, paramsWithPrefix, type StageCritic, type StageLoss, type TrainingStage } from '../train-loop.ts';
 import { concatBatch, stepSeed } from './batch.ts';
 import { loadExtractor, vggExtractor, vggExtractorPath } from '../extractor-source.ts';
-import { trainingProvenance } from '../provenance.ts';
+import { inheritedProvenance } from '../provenance.ts';
 import { warmStartWeight } from '../warm-start.ts';
 import type { Network } from '../onnx-engine/train-graph.ts';
 import { referenceGainFigures } from '../reference-gain.ts';
@@ -174,6 +175,8 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
     valImages: NamedImage[],
     resume: WeightSource | undefined,
     private readonly sources: { scenes: Scene[]; valScenes: Scene[]; paired: PairedImages[] } = { scenes: [], valScenes: [], paired: [] },
+    /** The starting model's metadata (`init.from`): its VGG19 credit and, with the same extractor, its unrelated-reference threshold carry over. */
+    private readonly fromMetadata: Record<string, string> = {},
   ) {
     this.valSamples = validationSamples(cfg, valImages);
     this.mvValSamples = multiviewValidationSamples(cfg, sources.valScenes);
@@ -209,8 +212,8 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
    * cores. The ONNX engine's batch worker passes 1: the other core is the step's.
    */
   static async create(cfg: TrainConfig, resume: WeightSource | undefined, opts: { frozenThreads?: number } = {}): Promise<RestorationStage> {
-    const { split, frozen, params, features } = await restorationStart(cfg, resume, opts.frozenThreads);
-    return new RestorationStage(cfg, params, frozen, features, split.train, split.val, resume, await pairSources(cfg));
+    const { split, frozen, from, params, features } = await restorationStart(cfg, resume, opts.frozenThreads);
+    return new RestorationStage(cfg, params, frozen, features, split.train, split.val, resume, await pairSources(cfg), from?.metadata ?? {});
   }
 
   private async inputsOf(s: RestorationSample) {
@@ -345,13 +348,18 @@ export class RestorationStage implements TrainingStage<RestorationBatch> {
   }
 
   async exportModel(path: string, step: number): Promise<void> {
+    // The "reference looks unrelated" threshold is a property of the matcher: kept when the run matches with the
+    // starting model's own extractor.
+    const sameExtractor = this.cfg.init.from !== undefined && this.cfg.init.extractor !== undefined && resolve(this.cfg.init.from) === resolve(this.cfg.init.extractor);
+    const unrelated = sameExtractor ? this.fromMetadata[METADATA_KEYS.unrelatedScore] : undefined;
     await writeBundle(path, this.bundle(), {
       [METADATA_KEYS.architecture]: 'c2-matching',
       [METADATA_KEYS.variant]: 'custom',
       [METADATA_KEYS.restorationConfig]: JSON.stringify(this.cfg.model.restoration),
       [METADATA_KEYS.vggInput]: 'imagenet',
       ...(this.cfg.model.matchReference ? { [METADATA_KEYS.matchReference]: this.cfg.model.matchReference } : {}),
-      [METADATA_KEYS.provenance]: trainingProvenance(this.cfg, step),
+      ...(unrelated !== undefined ? { [METADATA_KEYS.unrelatedScore]: unrelated } : {}),
+      [METADATA_KEYS.provenance]: inheritedProvenance(this.cfg, step, this.fromMetadata[METADATA_KEYS.provenance]),
     });
   }
 
