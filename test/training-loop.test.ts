@@ -14,7 +14,8 @@ import { save, scene } from './support/eval-fixtures.ts';
 import { tempDir } from './support/temp.ts';
 import { initTfjs } from '../src/training/tfjs-backend.ts';
 import { Adam } from '../src/training/adam.ts';
-import { parseTrainConfig, learningRate, TrainConfigError } from '../src/training/config.ts';
+import { parseTrainConfig, learningRate, locationFree, TrainConfigError } from '../src/training/config.ts';
+import { loadCheckpoint, saveCheckpoint } from '../src/training/checkpoint.ts';
 import { readSafetensors } from '../src/weights/safetensors.ts';
 import { seededExtractor, seededExtractorSeed } from '../src/training/extractor-source.ts';
 import { readWeightFile } from '../src/weights/read-weight-file.ts';
@@ -103,6 +104,23 @@ test('config: defaults are the paper schedule; errors name the field; rates by l
     const c = parseTrainConfig(readFileSync(join(repoRoot, 'configs', f), 'utf8'), join(repoRoot, 'configs', f));
     assert.ok(f.includes(c.stage), `${f} configures ${c.stage}`);
   }
+});
+
+test('config fingerprint: the same config in another checkout has the same fingerprint; a pre-2026-12-07 checkpoint still resumes where it was written', async () => {
+  const yaml = 'stage: restoration\ndata: { train: [../../shared/data/train], multiview: ../shared/mv }\ninit: { from: ../models/m.safetensors, extractor: ../models/m.safetensors, encoder: vgg19:../../shared/vgg.json }\n';
+  const a = parseTrainConfig(yaml, join(dir, 'checkout-a', 'configs', 'r.yaml'));
+  const b = parseTrainConfig(yaml, join(dir, 'elsewhere', 'checkout-b', 'configs', 'r.yaml'));
+  assert.equal(a.fingerprint, b.fingerprint);
+  assert.notEqual(a.legacyFingerprint, b.legacyFingerprint, 'the old fingerprint hashed absolute paths');
+  assert.notEqual(parseTrainConfig(yaml.replace('m.safetensors, encoder', 'n.safetensors, encoder'), join(dir, 'checkout-a', 'configs', 'r.yaml')).fingerprint, a.fingerprint);
+  assert.deepEqual(locationFree({ p: join(dir, 'x', 'y.json'), v: `vgg19:${join(dir, 'v.json')}`, s: 'seeded:1', n: 3 }, join(dir, 'x')), { p: 'y.json', v: 'vgg19:../v.json', s: 'seeded:1', n: 3 });
+  const state = { step: 3, adamSteps: 3, params: new Map([['w', { shape: [1], data: Float32Array.of(2) }]]), optimizer: new Map() };
+  const ckpt = join(dir, 'legacy-checkpoint.safetensors');
+  await saveCheckpoint(ckpt, { ...a, fingerprint: a.legacyFingerprint }, state);
+  assert.equal((await loadCheckpoint(ckpt, a))!.step, 3, 'legacy fingerprint, same checkout: resumes');
+  await assert.rejects(loadCheckpoint(ckpt, b), /was written by a different training configuration/);
+  await saveCheckpoint(ckpt, a, state);
+  assert.equal((await loadCheckpoint(ckpt, b))!.step, 3, 'new fingerprint: resumes in another checkout');
 });
 
 test('train teacher: a SIGKILLed run resumes from its last checkpoint on the same loss curve', async () => {

@@ -51,7 +51,8 @@ export async function loadCheckpoint(path: string, cfg: TrainConfig): Promise<Ch
   } catch {
     throw new CheckpointError(`${path}: not a refsr training checkpoint (no ${META_KEY} metadata)`);
   }
-  if (meta.stage !== cfg.stage || meta.fingerprint !== cfg.fingerprint) {
+  // A checkpoint from before 2026-12-07 records the fingerprint over absolute paths: valid in the checkout that wrote it.
+  if (meta.stage !== cfg.stage || (meta.fingerprint !== cfg.fingerprint && meta.fingerprint !== cfg.legacyFingerprint)) {
     throw new CheckpointError(`${path} was written by a different training configuration (stage ${meta.stage}, fingerprint ${meta.fingerprint}; this config: ${cfg.stage}, ${cfg.fingerprint}); use another --out folder or --restart`);
   }
   const params = new Map<string, Float32Tensor>();

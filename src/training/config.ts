@@ -3,7 +3,7 @@
 // a run folder is never resumed under a different configuration. Paths in the file are relative to the file.
 
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
 import { parse } from 'yaml';
 import type { RestorationConfig } from '../models/restoration-net.ts';
@@ -132,9 +132,29 @@ export interface TrainConfig {
    * src/training/onnx-engine/). Not part of the fingerprint: a run resumes on either engine.
    */
   readonly engine: TrainEngine;
-  /** Absolute path of the config file and its fingerprint (everything but the run length and report periods). */
+  /**
+   * Absolute path of the config file and its fingerprint: everything but the run length and report periods, with
+   * every path taken relative to the config's folder, so a run resumes in another checkout of the repository.
+   */
   readonly source: string;
   readonly fingerprint: string;
+  /**
+   * The fingerprint as refsr computed it before 2026-12-07, over absolute paths (so only valid in the checkout that
+   * wrote it): a checkpoint recording it still resumes there.
+   */
+  readonly legacyFingerprint: string;
+}
+
+/** `value` with every absolute path (also after a `scheme:` such as `vgg19:`) made relative to `base`, `/`-separated. */
+export function locationFree(value: unknown, base: string): unknown {
+  if (typeof value === 'string') {
+    const m = /^([a-z][a-z0-9]*:)?(.*)$/s.exec(value)!;
+    const [scheme, rest] = [m[1] ?? '', m[2]!];
+    return isAbsolute(rest) ? scheme + relative(base, rest).split(sep).join('/') : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => locationFree(v, base));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, locationFree(v, base)]));
+  return value;
 }
 
 type Json = Record<string, unknown>;
@@ -334,7 +354,7 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
     const l = obj(o, 'losses');
     const critic = obj(o, 'critic');
     const lr = num(o, 'lr', d.lr, (v) => v > 0, 'a positive number');
-    const cfg: Omit<TrainConfig, 'fingerprint'> = {
+    const cfg: Omit<TrainConfig, 'fingerprint' | 'legacyFingerprint'> = {
       stage,
       seed: num(o, 'seed', 0, Number.isInteger, 'an integer'),
       steps: num(o, 'steps', d.steps, positiveInt, 'a positive integer'),
@@ -409,8 +429,8 @@ export function parseTrainConfig(text: string, source: string): TrainConfig {
     // What defines the training run; how long it runs and how often it reports do not, so a finished run can be
     // extended by raising `steps` and resuming.
     const { source: _s, steps: _n, checkpointEvery: _c, validateEvery: _v, logEvery: _l, validateAtStart: _a, engine: _e, ...hashed } = cfg;
-    const fingerprint = createHash('sha256').update(JSON.stringify(hashed)).digest('hex').slice(0, 16);
-    return { ...cfg, fingerprint };
+    const hash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 16);
+    return { ...cfg, fingerprint: hash(locationFree(hashed, dirname(cfg.source))), legacyFingerprint: hash(hashed) };
   } catch (e) {
     if (e instanceof TrainConfigError) throw new TrainConfigError(`${source}: ${e.message}`);
     throw e;
