@@ -10,11 +10,12 @@ function shown(path: string): string {
   return relative(process.cwd(), path) || '.';
 }
 
-export function trainingProvenance(cfg: TrainConfig, step: number): string {
+/** The provenance entry's fields, in their written order (trainingProvenance serialises them). */
+export function provenanceFields(cfg: TrainConfig, step: number): Record<string, unknown> {
   const spec = cfg.init.extractor;
   const vgg = spec === undefined ? undefined : vggExtractorPath(spec);
   const extractor = spec === undefined || seededExtractorSeed(spec) !== undefined ? spec : vgg !== undefined ? `vgg19:${shown(vgg)}` : shown(spec);
-  return JSON.stringify({
+  return {
     trainedBy: `refsr train ${cfg.stage} -c ${shown(cfg.source)}`,
     steps: step,
     batch: cfg.batch,
@@ -29,7 +30,11 @@ export function trainingProvenance(cfg: TrainConfig, step: number): string {
     ...(cfg.init.from ? { from: shown(cfg.init.from) } : {}),
     configFingerprint: cfg.fingerprint,
     date: new Date().toISOString(),
-  });
+  };
+}
+
+export function trainingProvenance(cfg: TrainConfig, step: number): string {
+  return JSON.stringify(provenanceFields(cfg, step));
 }
 
 /**
@@ -38,12 +43,13 @@ export function trainingProvenance(cfg: TrainConfig, step: number): string {
  * a VGG-derived bundle still credits the VGG19 weights.
  */
 export function inheritedProvenance(cfg: TrainConfig, step: number, fromProvenance: string | undefined): string {
-  const p = JSON.parse(trainingProvenance(cfg, step)) as Record<string, unknown>;
+  const p = provenanceFields(cfg, step);
+  if (p.derivedFrom !== undefined) return JSON.stringify(p);
+  let credit: unknown;
   try {
-    const from = JSON.parse(fromProvenance ?? '{}') as Record<string, unknown>;
-    if (p.derivedFrom === undefined && typeof from.derivedFrom === 'string') p.derivedFrom = from.derivedFrom;
+    credit = (JSON.parse(fromProvenance ?? '{}') as Record<string, unknown>).derivedFrom;
   } catch {
     // A starting model without JSON provenance: nothing to carry over.
   }
-  return JSON.stringify(p);
+  return JSON.stringify(typeof credit === 'string' ? { ...p, derivedFrom: credit } : p);
 }

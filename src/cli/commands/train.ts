@@ -1,6 +1,6 @@
-// Owns `refsr train teacher|student|restoration|multi-reference|video --config FILE.yaml [--out DIR]`: starts or resumes a run in its
-// folder (checkpoint.safetensors, log.jsonl, model.safetensors at the end), with a progress bar showing loss and
-// speed on a TTY (plain lines otherwise), and a checkpoint on Ctrl-C before exiting.
+// Owns `refsr train teacher|student|restoration|multi-reference|video --config FILE.yaml [--out DIR]`: starts or
+// resumes a run in its folder (checkpoint.safetensors, log.jsonl, model.safetensors at the end), with a progress bar
+// showing loss and speed on a TTY (plain lines otherwise), and a checkpoint on Ctrl-C before exiting.
 
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';

@@ -33,7 +33,7 @@ import type { Float32Tensor } from '../../tensor/host-tensor.ts';
 import type { TrainConfig } from '../config.ts';
 import type { StageLoss, TrainingStage } from '../train-loop.ts';
 import { concatBatch, stepSeed } from './batch.ts';
-import { trainingProvenance } from '../provenance.ts';
+import { provenanceFields } from '../provenance.ts';
 import { VGG19_CREDIT } from '../../models/vgg-init.ts';
 import type { Network } from '../onnx-engine/train-graph.ts';
 import { writeBundle } from './restoration-stage.ts';
@@ -182,7 +182,7 @@ export class VideoStage implements TrainingStage<VideoBatch> {
   }
 
   private metadata(step: number): Record<string, string> {
-    const p = JSON.parse(trainingProvenance(this.cfg, step)) as Record<string, unknown>;
+    const p = provenanceFields(this.cfg, step);
     p.derivedFrom = `${VGG19_CREDIT}: the keyframe encoder (conv1_1) and, through the contrastive extractor taken from ${String(p.extractor)}, the matching features`;
     return {
       [METADATA_KEYS.architecture]: REFVSR_ARCHITECTURE,
